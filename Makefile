@@ -1,0 +1,26 @@
+# Developer entry points. `make test` is what CI runs (via .ci/run).
+VENV := .venv
+BIN  := $(VENV)/bin
+
+.PHONY: venv run test test-deep clean
+
+venv: $(VENV)/.stamp
+
+# (Re)install only when pyproject.toml changes.
+$(VENV)/.stamp: pyproject.toml
+	test -x $(BIN)/python || python3 -m venv $(VENV)
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $@
+
+run: venv
+	$(BIN)/gongji serve --demo --db sqlite:///./gongji.db --host 127.0.0.1 --port 8000
+
+test: venv
+	$(BIN)/pytest -q -n 2 -m "not deep"
+
+test-deep: venv
+	$(BIN)/pytest -q -m deep
+
+clean:
+	rm -rf build dist src/*.egg-info .pytest_cache .hypothesis .pgtest artifacts
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -exec rm -rf {} +

@@ -1,0 +1,1 @@
+"""HTTP edge: REST API and the national gateway envelope."""

@@ -1,0 +1,69 @@
+"""Operator: tokens and reference data (persons, kinships, institutions, credits)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+
+from gongji.api.auth import Operator, issue_token
+from gongji.api.deps import Ctx
+from gongji.api.schemas import CreditIn, InstitutionIn, KinshipIn, PersonIn, PersonPatch, TokenIn
+from gongji.domain.errors import refuse
+from gongji.domain.policy import get_policy
+from gongji.services import reference
+from gongji.services.clock import iso
+from gongji.store import repo
+
+router = APIRouter(prefix="/api/v1", tags=["operator"])
+
+
+@router.post("/tokens", status_code=201)
+def create_token(body: TokenIn, caller: Operator, ctx: Ctx, request: Request) -> dict:
+    """Issue a signed, expiring token for a person, an institution or a clerk."""
+    _check_subject(ctx, body)
+    token, expires_at = issue_token(request.app.state.settings.signing_key, body.role,
+                                    body.subject, body.ttl_s, ctx.now(), body.admdvs)
+    return {"token": token, "role": body.role, "subject": body.subject,
+            "expires_at": iso(expires_at)}
+
+
+def _check_subject(ctx: Ctx, body: TokenIn) -> None:
+    with ctx.uow() as uow:
+        if body.role == "person" and repo.person_by_psn_no(uow.conn, body.subject) is None:
+            raise refuse("PERSON_NOT_FOUND")
+        if body.role == "institution" and repo.institution_by_code(uow.conn, body.subject) is None:
+            raise refuse("INSTITUTION_NOT_FOUND")
+    if body.role == "clerk":
+        if body.admdvs is None:
+            raise refuse("INVALID_INPUT", "经办人员令牌须指定统筹区 admdvs")
+        get_policy(body.admdvs)
+
+
+@router.post("/persons", status_code=201)
+def create_person(body: PersonIn, caller: Operator, ctx: Ctx) -> dict:
+    return reference.create_person(ctx, body.data())
+
+
+@router.get("/persons/{psn_no}")
+def get_person(psn_no: str, caller: Operator, ctx: Ctx) -> dict:
+    return reference.get_person(ctx, psn_no)
+
+
+@router.patch("/persons/{psn_no}")
+def patch_person(psn_no: str, body: PersonPatch, caller: Operator, ctx: Ctx) -> dict:
+    return reference.patch_person(ctx, psn_no, body.data())
+
+
+@router.post("/kinships", status_code=201)
+def add_kinship(body: KinshipIn, caller: Operator, ctx: Ctx) -> dict:
+    return reference.add_kinship(ctx, body.data())
+
+
+@router.post("/institutions", status_code=201)
+def create_institution(body: InstitutionIn, caller: Operator, ctx: Ctx) -> dict:
+    return reference.create_institution(ctx, body.data())
+
+
+@router.post("/accounts/{psn_no}/credits", status_code=201)
+def credit(psn_no: str, body: CreditIn, caller: Operator, ctx: Ctx) -> dict:
+    """个人账户划入, exactly once per ref."""
+    return reference.credit_account(ctx, psn_no, body.data())

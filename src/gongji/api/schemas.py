@@ -1,0 +1,71 @@
+"""Request bodies. Money stays raw here: the domain parses it exactly (see money.to_fen)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+
+Money = Annotated[Any, WithJsonSchema({"anyOf": [{"type": "number"}, {"type": "string"}],
+                                       "description": "元，最多两位小数"})]
+Certno = Annotated[str, Field(min_length=1, max_length=32)]
+Region = Annotated[str, Field(pattern=r"^\d{6}$")]
+RelationName = Literal["spouse", "parent", "child", "sibling", "grandparent", "grandchild"]
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    def data(self) -> dict:
+        return self.model_dump(exclude_unset=True)
+
+
+class TokenIn(Body):
+    role: Literal["person", "institution", "clerk"]
+    subject: str = Field(min_length=1, max_length=40)
+    ttl_s: int = Field(default=3600, ge=1, le=30 * 24 * 3600)
+    admdvs: Region | None = None
+
+
+class PersonIn(Body):
+    certno: Certno
+    psn_name: str = Field(min_length=1, max_length=50)
+    insutype: Literal["310", "390"]
+    insuplc_admdvs: Region
+    psn_insu_stas: Literal["1", "2"] = "1"
+    card_no: str | None = Field(default=None, min_length=1, max_length=32)
+
+
+class PersonPatch(Body):
+    psn_insu_stas: Literal["1", "2"] | None = None
+    insuplc_admdvs: Region | None = None
+    account_status: Literal["normal", "frozen"] | None = None
+
+    def data(self) -> dict:
+        return {k: v for k, v in self.model_dump(exclude_unset=True).items() if v is not None}
+
+
+class KinshipIn(Body):
+    certno: Certno
+    relative_certno: Certno
+    relation: RelationName
+
+
+class InstitutionIn(Body):
+    fixmedins_code: str = Field(min_length=1, max_length=30)
+    fixmedins_name: str = Field(min_length=1, max_length=200)
+    fixmedins_type: Literal["hospital", "pharmacy"]
+    admdvs: Region
+
+
+class CreditIn(Body):
+    amount: Money
+    ref: str = Field(min_length=1, max_length=64)
+
+
+class HallBindingIn(Body):
+    helper_certno: Certno
+    beneficiary_certno: Certno
+    relation: RelationName
+    documents_checked: bool
+    note: str | None = Field(default=None, max_length=200)

@@ -1,0 +1,1 @@
+"""Pure domain core: rules, money, allocation. No I/O beyond reading bundled policy files."""

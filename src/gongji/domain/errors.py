@@ -1,0 +1,95 @@
+"""Coded domain errors: a stable code, an HTTP status and a Simplified Chinese message.
+
+Every refusal anywhere in the system is one of these codes, so clients can rely on
+the code while people read the message.
+"""
+
+from __future__ import annotations
+
+# code -> (HTTP status, message). Messages may hold {placeholders} filled by refuse().
+CATALOGUE: dict[str, tuple[int, str]] = {
+    # input
+    "INVALID_INPUT": (422, "输入不合法：{detail}"),
+    "INVALID_AMOUNT": (422, "金额不合法：{detail}"),
+    "AMOUNT_MISMATCH": (422, "费用明细与总额不一致：{detail}"),
+    "INVALID_CERTNO": (422, "身份证号码不合法：{detail}"),
+    "INVALID_RELATION": (422, "亲属关系不合法：{detail}"),
+    "INVALID_REGION": (422, "统筹区编码不合法或未配置政策：{detail}"),
+    # auth
+    "UNAUTHENTICATED": (401, "未提供有效的访问令牌"),
+    "TOKEN_EXPIRED": (401, "访问令牌已过期"),
+    "FORBIDDEN": (403, "当前角色无权执行此操作"),
+    "NOT_FOUND": (404, "资源不存在"),
+    # reference data
+    "PERSON_NOT_FOUND": (404, "参保人员不存在"),
+    "INSTITUTION_NOT_FOUND": (404, "定点医药机构不存在"),
+    "PERSON_EXISTS": (409, "该身份证号码已登记"),
+    "CARD_IN_USE": (409, "社保卡号已被他人使用"),
+    "INSTITUTION_EXISTS": (409, "定点医药机构编码已存在"),
+    "KINSHIP_CONFLICT": (409, "已登记不同的亲属关系"),
+    "NO_ACCOUNT": (409, "该人员没有职工医保个人账户"),
+    "CREDIT_REF_CONFLICT": (409, "划入流水号已用于不同的划入"),
+    # binding
+    "SELF_BINDING": (422, "不能与本人建立共济关系"),
+    "NAME_MISMATCH": (422, "姓名与身份证号码不符"),
+    "RELATION_NOT_ADMITTED": (422, "参保地政策不允许该亲属关系共济"),
+    "KINSHIP_NOT_VERIFIED": (422, "亲属关系未通过核验"),
+    "HELPER_NOT_ELIGIBLE": (422, "共济人不符合条件：{detail}"),
+    "BENEFICIARY_NOT_ELIGIBLE": (422, "被共济人不符合条件：{detail}"),
+    "BINDING_EXISTS": (409, "双方已存在有效的共济关系"),
+    "BINDING_NOT_ACTIVE": (409, "共济关系已解除"),
+    "DOCUMENTS_NOT_CHECKED": (422, "窗口办理须核验双方身份证件和社保卡"),
+    "CLERK_REGION": (403, "经办人员只能为本统筹区参保人员办理"),
+    "INVITATION_NOT_PENDING": (409, "邀请已处理或已失效"),
+    "MINOR_CANNOT_CONFIRM": (403, "未成年人不能自行确认，须由登记的父母确认"),
+    "ORDER_MISMATCH": (422, "扣款顺序须完整列出全部有效共济关系且不得重复"),
+    # settlement
+    "CREDENTIAL_MISMATCH": (422, "就医凭证不是本人的"),
+    "INSTITUTION_TYPE": (422, "该交易不适用于此类定点医药机构"),
+    "INSTITUTION_MISMATCH": (403, "报文中的定点医药机构编码与令牌不符"),
+    "PATIENT_NOT_INSURED": (422, "参保人员参保状态异常，不能结算"),
+    "SETTLEMENT_NOT_FOUND": (404, "结算记录不存在"),
+    "ALREADY_REVERSED": (409, "该结算已撤销"),
+    "IDEMPOTENCY_CONFLICT": (409, "同一报文号/幂等键已用于不同的请求"),
+    "INFNO_UNSUPPORTED": (422, "不支持的交易编号：{detail}"),
+    "EVOUCHER_INVALID": (422, "医保电子凭证无效、已过期或已使用"),
+    # premium
+    "PREMIUM_NOT_BOUND": (422, "未与该亲属建立有效的共济关系"),
+    "PREMIUM_NOT_RESIDENT": (422, "该亲属不是城乡居民医保参保人员"),
+    "PREMIUM_ALREADY_PAID": (409, "该年度居民医保费已缴纳"),
+    "PREMIUM_YEAR_CLOSED": (422, "该年度不在缴费期内"),
+    "INSUFFICIENT_BALANCE": (409, "个人账户余额不足"),
+    "PREMIUM_NOT_FOUND": (404, "代缴记录不存在"),
+    "ACCOUNT_FROZEN": (409, "个人账户已冻结"),
+    "CREDIT_SPENT": (409, "划入资金已被使用，不能冲正"),
+}
+
+
+class DomainError(Exception):
+    """A refusal with a stable code; nothing has been changed when it is raised."""
+
+    def __init__(self, code: str, message: str | None = None, *, status: int | None = None):
+        default_status, template = CATALOGUE.get(code, (422, code))
+        self.code = code
+        self.message = message or template.replace("：{detail}", "")
+        self.status = status or default_status
+        super().__init__(f"{code}: {self.message}")
+
+
+def refuse(code: str, detail: str | None = None) -> DomainError:
+    """Build the error for a catalogued code, filling in the detail when the message has one."""
+    status, template = CATALOGUE[code]
+    if "{detail}" in template:
+        message = template.format(detail=detail) if detail else template.replace("：{detail}", "")
+    else:
+        message = template if not detail else f"{template}（{detail}）"
+    return DomainError(code, message, status=status)
+
+
+class InvariantViolation(RuntimeError):
+    """A money invariant failed in code. Raised (never `assert`) so `-O` cannot strip it."""
+
+
+def ensure(condition: bool, what: str) -> None:
+    if not condition:
+        raise InvariantViolation(what)

@@ -1,0 +1,1 @@
+"""Use cases: one command = one unit of work = one commit."""

@@ -1,0 +1,102 @@
+"""A demo dataset for both regions: families, kinships, bindings, credits, institutions."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from gongji.domain.idcard import make_certno
+from gongji.domain.kinship import Relation
+from gongji.services import reference
+from gongji.services.binding import Actor, hall_bind
+from gongji.services.context import Context
+from gongji.store import repo
+
+# (region, county code for ID numbers, institutions, family members)
+# member: (key, name, insutype, birth, card_no, credit yuan)
+FAMILIES = {
+    "542500": {
+        "county": "542521",
+        "institutions": [("H54250001", "阿里地区人民医院", "hospital"),
+                         ("P54250001", "狮泉河大药房", "pharmacy")],
+        "members": [("zhuoma", "卓玛", "310", date(1978, 3, 12), "ALI0001", "1200.00"),
+                    ("dawa", "达瓦", "310", date(1976, 8, 2), "ALI0002", "300.00"),
+                    ("pingcuo", "平措", "390", date(2012, 5, 20), "ALI0003", None),
+                    ("cirenyangzong", "次仁央宗", "390", date(1950, 1, 9), "ALI0004", None)],
+        "kinships": [("zhuoma", "dawa", Relation.SPOUSE), ("zhuoma", "pingcuo", Relation.CHILD),
+                     ("dawa", "pingcuo", Relation.CHILD),
+                     ("zhuoma", "cirenyangzong", Relation.PARENT)],
+        "bindings": [("zhuoma", "pingcuo", Relation.CHILD), ("dawa", "pingcuo", Relation.CHILD),
+                     ("zhuoma", "cirenyangzong", Relation.PARENT)],
+    },
+    "451000": {
+        "county": "451002",
+        "institutions": [("H45100001", "百色市人民医院", "hospital"),
+                         ("P45100001", "右江区惠民大药房", "pharmacy")],
+        "members": [("huangli", "黄丽", "310", date(1985, 11, 30), "BS0001", "2000.00"),
+                    ("nongwei", "农伟", "310", date(1983, 4, 18), "BS0002", "50.00"),
+                    ("huangxiaoming", "黄小明", "390", date(2016, 9, 1), "BS0003", None),
+                    ("ouyangfang", "欧阳芳", "390", date(1958, 7, 7), "BS0004", None)],
+        "kinships": [("huangli", "nongwei", Relation.SPOUSE),
+                     ("huangli", "huangxiaoming", Relation.CHILD),
+                     ("nongwei", "huangxiaoming", Relation.CHILD),
+                     ("huangli", "ouyangfang", Relation.PARENT)],
+        "bindings": [("nongwei", "huangxiaoming", Relation.CHILD),
+                     ("huangli", "huangxiaoming", Relation.CHILD),
+                     ("huangli", "ouyangfang", Relation.PARENT)],
+    },
+}
+
+
+def seed(ctx: Context) -> dict:
+    """Create the demo data once; running it again changes nothing. Returns who is who."""
+    people: dict[str, dict] = {}
+    institutions: list[str] = []
+    for admdvs, family in FAMILIES.items():
+        for code, name, kind in family["institutions"]:
+            _institution(ctx, code, name, kind, admdvs)
+            institutions.append(code)
+        certnos = {}
+        for seq, (key, name, insutype, born, card, credit) in enumerate(family["members"], 1):
+            certno = make_certno(family["county"], born, seq * 7)
+            certnos[key] = certno
+            people[key] = _person(ctx, certno, name, insutype, admdvs, card)
+            if credit:
+                reference.credit_account(ctx, people[key]["psn_no"],
+                                         {"amount": credit, "ref": f"demo-{key}-2025-01"})
+        for a, b, relation in family["kinships"]:
+            reference.add_kinship(ctx, {"certno": certnos[a], "relative_certno": certnos[b],
+                                        "relation": relation.value})
+        for helper, beneficiary, relation in family["bindings"]:
+            _binding(ctx, admdvs, certnos[helper], certnos[beneficiary], relation)
+    return {"persons": people, "institutions": institutions}
+
+
+def _institution(ctx: Context, code: str, name: str, kind: str, admdvs: str) -> None:
+    with ctx.read() as uow:
+        if repo.institution_by_code(uow.conn, code) is not None:
+            return
+    reference.create_institution(ctx, {"fixmedins_code": code, "fixmedins_name": name,
+                                       "fixmedins_type": kind, "admdvs": admdvs})
+
+
+def _person(ctx: Context, certno: str, name: str, insutype: str, admdvs: str,
+            card: str) -> dict:
+    with ctx.read() as uow:
+        row = repo.person_by_certno(uow.conn, certno)
+    if row is not None:
+        return reference.get_person(ctx, row.psn_no)
+    return reference.create_person(ctx, {"certno": certno, "psn_name": name,
+                                         "insutype": insutype, "insuplc_admdvs": admdvs,
+                                         "card_no": card})
+
+
+def _binding(ctx: Context, admdvs: str, helper: str, beneficiary: str, relation: Relation) -> None:
+    from gongji.domain.errors import DomainError
+
+    try:
+        hall_bind(ctx, {"helper_certno": helper, "beneficiary_certno": beneficiary,
+                        "relation": relation.value, "documents_checked": True},
+                  Actor("clerk", "demo-clerk", "hall", admdvs))
+    except DomainError as error:
+        if error.code != "BINDING_EXISTS":
+            raise

@@ -1,0 +1,32 @@
+"""Run a money-moving command exactly once per (scope, key)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from gongji.domain.errors import refuse
+from gongji.services.context import Context
+from gongji.store import idempotency
+from gongji.store.uow import UnitOfWork
+
+
+def run_once(ctx: Context, scope: str, key: str | None, payload: object,
+             command: Callable[[UnitOfWork], dict], status_code: int = 200) -> tuple[dict, bool]:
+    """Run `command` in one unit of work, or return the first answer for this key.
+
+    Returns (answer, replayed). A key reused with a different payload is refused.
+    Refusals are not recorded: they moved nothing, so a retry simply runs again.
+    """
+    with ctx.uow() as uow:
+        if key is not None:
+            req_hash = idempotency.request_hash(payload)
+            earlier = idempotency.claim(uow.conn, scope, key, req_hash, ctx.now())
+            if earlier is not None:
+                if earlier.request_hash != req_hash:
+                    raise refuse("IDEMPOTENCY_CONFLICT")
+                return earlier.response, True
+        answer = command(uow)
+        if key is not None:
+            idempotency.store(uow.conn, scope, key, status_code, answer)
+        uow.commit()
+        return answer, False

@@ -1,0 +1,220 @@
+"""Operator reference data: persons, kinships, institutions, account credits."""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+from sqlalchemy import Connection, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from gongji.domain.errors import refuse
+from gongji.domain.idcard import validate_certno
+from gongji.domain.kinship import Relation, inverse, parse_relation
+from gongji.domain.money import to_fen, to_yuan
+from gongji.domain.policy import get_policy
+from gongji.services.context import Context
+from gongji.services.idempotent import run_once
+from gongji.services.views import person_view
+from gongji.store import repo
+from gongji.store.journal import Leg, new_txn_id, post
+from gongji.store.schema import accounts, institutions, kinships, persons
+from gongji.store.uow import UnitOfWork
+
+_ADMDVS = re.compile(r"^\d{6}$")
+_CARD = re.compile(r"^[0-9A-Za-z]{1,32}$")
+
+
+def check_name(name: object) -> str:
+    if not isinstance(name, str) or not name.strip() or len(name.strip()) > 50:
+        raise refuse("INVALID_INPUT", "姓名须为 1–50 个字符")
+    return name.strip()
+
+
+def check_region(admdvs: object) -> str:
+    if not isinstance(admdvs, str) or not _ADMDVS.match(admdvs):
+        raise refuse("INVALID_REGION", "须为6位数字")
+    get_policy(admdvs)  # refuses a region with no policy file
+    return admdvs
+
+
+def new_psn_no(admdvs: str) -> str:
+    return f"{admdvs}{secrets.randbelow(10**14):014d}"
+
+
+def create_person(ctx: Context, data: dict) -> dict:
+    certno = validate_certno(data["certno"])
+    name = check_name(data["psn_name"])
+    insutype = data["insutype"]
+    if insutype not in ("310", "390"):
+        raise refuse("INVALID_INPUT", "insutype 须为 310 或 390")
+    admdvs = check_region(data["insuplc_admdvs"])
+    stas = data.get("psn_insu_stas", "1")
+    if stas not in ("1", "2"):
+        raise refuse("INVALID_INPUT", "psn_insu_stas 须为 1 或 2")
+    card_no = data.get("card_no")
+    if card_no is not None and (not isinstance(card_no, str) or not _CARD.match(card_no)):
+        raise refuse("INVALID_INPUT", "社保卡号须为 1–32 位字母或数字")
+    now = ctx.now()
+    with ctx.uow() as uow:
+        conn = uow.conn
+        if repo.person_by_certno(conn, certno) is not None:
+            raise refuse("PERSON_EXISTS")
+        if card_no is not None and repo.person_by_card(conn, card_no) is not None:
+            raise refuse("CARD_IN_USE")
+        psn_no = new_psn_no(admdvs)
+        person_id = conn.execute(insert(persons).values(
+            psn_no=psn_no, certno=certno, psn_name=name, insutype=insutype,
+            insuplc_admdvs=admdvs, psn_insu_stas=stas, card_no=card_no,
+            created_at=now, updated_at=now,
+        ).returning(persons.c.id)).scalar_one()
+        if insutype == "310":
+            conn.execute(insert(accounts).values(
+                code=f"psn:{psn_no}", kind="personal", person_id=person_id, balance_fen=0))
+        row = repo.person_by_id(conn, person_id)
+        _commit_unique(uow, "PERSON_EXISTS")
+        return person_view(row)
+
+
+def _commit_unique(uow: UnitOfWork, code: str) -> None:
+    """Commit; a unique violation from a concurrent twin becomes the coded conflict."""
+    try:
+        uow.commit()
+    except IntegrityError:
+        raise refuse(code) from None
+
+
+def get_person(ctx: Context, psn_no: str) -> dict:
+    with ctx.uow() as uow:
+        row = repo.person_by_psn_no(uow.conn, psn_no)
+        if row is None:
+            raise refuse("PERSON_NOT_FOUND")
+        return person_view(row)
+
+
+def patch_person(ctx: Context, psn_no: str, changes: dict) -> dict:
+    """Status, region and account freezing. Bindings are kept; settlement skips the
+    helper while suspended or frozen."""
+    with ctx.uow() as uow:
+        conn = uow.conn
+        row = repo.person_by_psn_no(conn, psn_no)
+        if row is None:
+            raise refuse("PERSON_NOT_FOUND")
+        values: dict = {}
+        if "psn_insu_stas" in changes:
+            if changes["psn_insu_stas"] not in ("1", "2"):
+                raise refuse("INVALID_INPUT", "psn_insu_stas 须为 1 或 2")
+            values["psn_insu_stas"] = changes["psn_insu_stas"]
+        if "insuplc_admdvs" in changes:
+            values["insuplc_admdvs"] = check_region(changes["insuplc_admdvs"])
+        if "account_status" in changes:
+            status = changes["account_status"]
+            if status not in ("normal", "frozen"):
+                raise refuse("INVALID_INPUT", "account_status 须为 normal 或 frozen")
+            if row.account_id is None:
+                raise refuse("NO_ACCOUNT")
+            conn.execute(update(accounts).where(accounts.c.id == row.account_id)
+                         .values(status=status))
+        if values:
+            values["updated_at"] = ctx.now()
+            conn.execute(update(persons).where(persons.c.id == row.id).values(**values))
+        after = repo.person_by_id(conn, row.id)
+        uow.commit()
+        return person_view(after)
+
+
+def add_kinship(ctx: Context, data: dict) -> dict:
+    """Record a verified kinship both ways; the same kinship again is a no-op."""
+    relation = parse_relation(data["relation"])
+    certno = validate_certno(data["certno"])
+    relative_certno = validate_certno(data["relative_certno"])
+    if certno == relative_certno:
+        raise refuse("SELF_BINDING", "亲属关系不能指向本人")
+    with ctx.uow() as uow:
+        conn = uow.conn
+        person = repo.person_by_certno(conn, certno)
+        relative = repo.person_by_certno(conn, relative_certno)
+        if person is None or relative is None:
+            raise refuse("PERSON_NOT_FOUND")
+        existing = registered_relation(conn, person.id, relative.id)
+        if existing is not None and existing != relation:
+            raise refuse("KINSHIP_CONFLICT")
+        if existing is None:
+            now = ctx.now()
+            conn.execute(insert(kinships), [
+                {"person_id": person.id, "relative_id": relative.id, "relation": relation,
+                 "created_at": now},
+                {"person_id": relative.id, "relative_id": person.id,
+                 "relation": inverse(relation), "created_at": now},
+            ])
+        _commit_unique(uow, "KINSHIP_CONFLICT")
+        return {"certno": certno, "relative_certno": relative_certno, "relation": relation.value}
+
+
+def registered_relation(conn: Connection, person_id: int, relative_id: int) -> Relation | None:
+    """What the relative is to the person according to the registry, if anything."""
+    value = conn.execute(select(kinships.c.relation).where(
+        kinships.c.person_id == person_id, kinships.c.relative_id == relative_id)).scalar()
+    return None if value is None else Relation(value)
+
+
+def create_institution(ctx: Context, data: dict) -> dict:
+    code = data["fixmedins_code"]
+    if not isinstance(code, str) or not re.match(r"^[0-9A-Za-z]{1,30}$", code):
+        raise refuse("INVALID_INPUT", "定点医药机构编码须为 1–30 位字母或数字")
+    name = data["fixmedins_name"]
+    if not isinstance(name, str) or not name.strip() or len(name) > 200:
+        raise refuse("INVALID_INPUT", "机构名称须为 1–200 个字符")
+    kind = data["fixmedins_type"]
+    if kind not in ("hospital", "pharmacy"):
+        raise refuse("INVALID_INPUT", "fixmedins_type 须为 hospital 或 pharmacy")
+    admdvs = data["admdvs"]
+    if not isinstance(admdvs, str) or not _ADMDVS.match(admdvs):
+        raise refuse("INVALID_REGION", "须为6位数字")
+    with ctx.uow() as uow:
+        conn = uow.conn
+        if repo.institution_by_code(conn, code) is not None:
+            raise refuse("INSTITUTION_EXISTS")
+        account_id = conn.execute(insert(accounts).values(
+            code=f"inst:{code}", kind="institution").returning(accounts.c.id)).scalar_one()
+        conn.execute(insert(institutions).values(
+            fixmedins_code=code, fixmedins_name=name.strip(), fixmedins_type=kind,
+            admdvs=admdvs, account_id=account_id, created_at=ctx.now()))
+        _commit_unique(uow, "INSTITUTION_EXISTS")
+    return {"fixmedins_code": code, "fixmedins_name": name.strip(), "fixmedins_type": kind,
+            "admdvs": admdvs}
+
+
+def credit_account(ctx: Context, psn_no: str, data: dict) -> dict:
+    """个人账户划入: exactly once per `ref`, whatever the caller."""
+    amount_fen = to_fen(data.get("amount"))
+    if amount_fen <= 0:
+        raise refuse("INVALID_AMOUNT", "划入金额须大于 0")
+    ref = data.get("ref")
+    if not isinstance(ref, str) or not ref.strip() or len(ref) > 64:
+        raise refuse("INVALID_INPUT", "ref 须为 1–64 个字符")
+    payload = {"psn_no": psn_no, "amount_fen": amount_fen}
+
+    def command(uow: UnitOfWork) -> dict:
+        return _credit(uow.conn, ctx, psn_no, amount_fen, ref)
+
+    answer, _ = run_once(ctx, "credit", ref, payload, command)
+    return answer
+
+
+def _credit(conn: Connection, ctx: Context, psn_no: str, amount_fen: int, ref: str) -> dict:
+    person = repo.person_by_psn_no(conn, psn_no)
+    if person is None:
+        raise refuse("PERSON_NOT_FOUND")
+    if person.account_id is None:
+        raise refuse("NO_ACCOUNT")
+    locked = repo.lock_accounts(conn, [person.account_id])[person.account_id]
+    source = repo.system_account(conn, f"contrib:{person.insuplc_admdvs}", "contribution")
+    balance_after = locked.balance_fen + amount_fen
+    txn_id = new_txn_id(conn)
+    post(conn, txn_id, "credit", [
+        Leg(source, -amount_fen),
+        Leg(person.account_id, amount_fen, balance_after),
+    ], ctx.now(), ref=ref)
+    return {"psn_no": psn_no, "amount": to_yuan(amount_fen), "ref": ref,
+            "balance": to_yuan(balance_after), "txn_id": txn_id}

@@ -1,0 +1,299 @@
+"""Settlement (结算): pre-settle, settle exactly once, reverse exactly once.
+
+Order of work in one unit of work: identify the patient by their own credential,
+read the usable helpers in deduction order, lock every account that may pay (in
+id order) and the patient's fund accumulator, let the pure domain decide the
+amounts, then write the settlement, its journal transaction and the notices.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, Row, insert, select, update
+
+from gongji.domain.bill import Bill
+from gongji.domain.errors import refuse
+from gongji.domain.money import to_yuan
+from gongji.domain.fund import FundResult, pooled_fund
+from gongji.domain.policy import get_policy
+from gongji.domain.waterfall import Allocation, Source, allocate
+from gongji.services import accumulators, evoucher, notices
+from gongji.services.clock import inf_time, local_date
+from gongji.services.output import settlement_output
+from gongji.store import repo
+from gongji.store.journal import Leg, new_txn_id, post
+from gongji.store.schema import accounts, bindings, persons, settlement_mulaid, settlements
+
+SCENES = {"2101": ("pharmacy", "presettle"), "2102": ("pharmacy", "settle"),
+          "2103": ("pharmacy", "reverse"), "2206": ("hospital", "presettle"),
+          "2207": ("hospital", "settle"), "2208": ("hospital", "reverse")}
+
+
+@dataclass(frozen=True)
+class HelperAccount:
+    binding_id: int
+    relation: str
+    helper_id: int
+    psn_no: str
+    psn_name: str
+    account_id: int
+
+
+def institution_for(conn: Connection, code: str, infno: str) -> Row:
+    """The calling institution, refusing the other type's transaction codes."""
+    inst = repo.institution_by_code(conn, code)
+    if inst is None:
+        raise refuse("INSTITUTION_NOT_FOUND")
+    if SCENES[infno][0] != inst.fixmedins_type:
+        raise refuse("INSTITUTION_TYPE", f"{infno} 不适用于 {inst.fixmedins_type}")
+    return inst
+
+
+def identify(conn: Connection, cert_type: str, cert_no: str, now: datetime) -> Row:
+    """The person a credential names: 01 e-voucher, 02 ID number, 03 social-security card."""
+    if cert_type == "01":
+        person_id = evoucher.resolve(conn, cert_no, now)
+        row = repo.person_by_id(conn, person_id) if person_id else None
+    elif cert_type == "02":
+        row = repo.person_by_certno(conn, cert_no.strip().upper())
+    else:
+        row = repo.person_by_card(conn, cert_no)
+    if row is None:
+        raise refuse("PERSON_NOT_FOUND")
+    return row
+
+
+def patient_for(conn: Connection, bill: Bill, now: datetime) -> Row:
+    """Real-name use: the credential must be the patient's own."""
+    patient = repo.person_by_psn_no(conn, bill.psn_no)
+    if patient is None:
+        raise refuse("PERSON_NOT_FOUND")
+    holder = identify(conn, bill.mdtrt_cert_type, bill.mdtrt_cert_no, now)
+    if holder.id != patient.id:
+        raise refuse("CREDENTIAL_MISMATCH")
+    if patient.psn_insu_stas != "1":
+        raise refuse("PATIENT_NOT_INSURED")
+    if bill.insutype is not None and bill.insutype != patient.insutype:
+        raise refuse("INVALID_INPUT", "insutype 与参保险种不符")
+    return patient
+
+
+def usable_helpers(conn: Connection, patient_id: int, inst_admdvs: str) -> list[HelperAccount]:
+    """Active bindings in deduction order, minus helpers that may not pay here now."""
+    query = (
+        select(bindings.c.id, bindings.c.relation, persons.c.id.label("helper_id"),
+               persons.c.psn_no, persons.c.psn_name, persons.c.psn_insu_stas,
+               persons.c.insutype, persons.c.insuplc_admdvs,
+               accounts.c.id.label("account_id"), accounts.c.status)
+        .select_from(bindings.join(persons, persons.c.id == bindings.c.helper_id)
+                     .outerjoin(accounts, accounts.c.person_id == persons.c.id))
+        .where(bindings.c.beneficiary_id == patient_id, bindings.c.status == "active")
+        .order_by(bindings.c.order_pos, bindings.c.activated_at, bindings.c.id)
+    )
+    usable = []
+    for row in conn.execute(query):
+        policy = get_policy(row.insuplc_admdvs)
+        if (row.psn_insu_stas == "1" and row.account_id is not None and row.status == "normal"
+                and row.insutype in policy.helper_insutypes
+                and policy.in_mutual_aid_area(inst_admdvs)):
+            usable.append(HelperAccount(row.id, row.relation, row.helper_id, row.psn_no,
+                                        row.psn_name, row.account_id))
+    return usable
+
+
+@dataclass(frozen=True)
+class Decision:
+    fund: FundResult
+    allocation: Allocation
+    own_account_id: int | None
+    balances: dict[int, int]  # account id -> balance before
+    helpers: dict[int, HelperAccount]  # binding id -> helper
+
+    def balance_after(self, account_id: int, paid_fen: int) -> int:
+        return self.balances[account_id] - paid_fen
+
+
+def decide(conn: Connection, bill: Bill, patient: Row, inst: Row, now: datetime,
+           lock: bool) -> Decision:
+    """Read (and for a real settlement, lock) what may pay, then let the domain decide."""
+    helpers = usable_helpers(conn, patient.id, inst.admdvs)
+    own_id = patient.account_id if patient.account_status == "normal" else None
+    ids = [h.account_id for h in helpers] + ([own_id] if own_id else [])
+    rows = repo.lock_accounts(conn, ids) if lock else repo.read_accounts(conn, ids)
+    balances = {account_id: row.balance_fen for account_id, row in rows.items()}
+    # Re-check the frozen flag on the row we hold: it may have changed since the read.
+    usable = [h for h in helpers if rows[h.account_id].status == "normal"]
+    if own_id and rows[own_id].status != "normal":
+        own_id = None
+    rule = get_policy(patient.insuplc_admdvs).fund_rule(inst.fixmedins_type)
+    year = local_date(now).year
+    acc = accumulators.read(conn, patient.id, year, inst.fixmedins_type, lock=lock)
+    fund = pooled_fund(bill.inscp_fen, rule, acc)
+    allocation = allocate(
+        bill.medfee_fen - fund.fund_fen,
+        Source(own_id, balances[own_id]) if own_id else None,
+        [Source(h.binding_id, balances[h.account_id]) for h in usable],
+        use_accounts=bill.use_accounts,
+    )
+    return Decision(fund, allocation, own_id, balances, {h.binding_id: h for h in usable})
+
+
+def presettle(conn: Connection, inst_code: str, infno: str, bill: Bill, now: datetime) -> dict:
+    """预结算: the same answer a settlement would give now, with nothing moved."""
+    inst = institution_for(conn, inst_code, infno)
+    patient = patient_for(conn, bill, now)
+    decision = decide(conn, bill, patient, inst, now, lock=False)
+    own_balance = patient.balance_fen or 0
+    return settlement_output(None, bill, decision, own_balance - decision.allocation.own_fen,
+                             now)
+
+
+def settle(conn: Connection, inst_code: str, infno: str, msgid: str, bill: Bill,
+           now: datetime) -> dict:
+    """结算: move the money, exactly as decided under the locks, in this unit of work."""
+    inst = institution_for(conn, inst_code, infno)
+    patient = patient_for(conn, bill, now)
+    decision = decide(conn, bill, patient, inst, now, lock=True)
+    alloc = decision.allocation
+    own_after = (decision.balance_after(decision.own_account_id, alloc.own_fen)
+                 if decision.own_account_id else (patient.balance_fen or 0))
+    setl_id = f"S{local_date(now):%Y%m%d}{secrets.token_hex(8).upper()}"
+    txn_id = new_txn_id(conn)
+    settlement_id = _insert_settlement(conn, setl_id, inst, patient, infno, msgid, bill,
+                                       decision, own_after, txn_id, now)
+    _insert_mulaid(conn, settlement_id, decision)
+    legs = _legs(conn, bill, patient, inst, decision)
+    post(conn, txn_id, "settlement", legs, now, ref=setl_id, settlement_id=settlement_id)
+    accumulators.write(conn, patient.id, local_date(now).year, inst.fixmedins_type,
+                       decision.fund.after)
+    if bill.mdtrt_cert_type == "01":
+        evoucher.mark_used(conn, bill.mdtrt_cert_no, settlement_id, now)
+    notices.for_settlement(conn, patient, inst, decision, settlement_id, now)
+    return settlement_output(setl_id, bill, decision, own_after, now)
+
+
+def _insert_settlement(conn: Connection, setl_id: str, inst: Row, patient: Row, infno: str,
+                       msgid: str, bill: Bill, decision: Decision, own_after: int,
+                       txn_id: int, now: datetime) -> int:
+    alloc = decision.allocation
+    return conn.execute(insert(settlements).values(
+        setl_id=setl_id, institution_id=inst.id, person_id=patient.id, infno=infno,
+        msgid=msgid, mdtrt_cert_type=bill.mdtrt_cert_type, insutype=patient.insutype,
+        acct_used_flag="1" if bill.use_accounts else "0",
+        medfee_sumamt_fen=bill.medfee_fen, fulamt_ownpay_amt_fen=bill.fulamt_ownpay_fen,
+        overlmt_selfpay_fen=bill.overlmt_selfpay_fen, preselfpay_amt_fen=bill.preselfpay_fen,
+        inscp_scp_amt_fen=bill.inscp_fen, fund_pay_sumamt_fen=decision.fund.fund_fen,
+        psn_part_amt_fen=bill.medfee_fen - decision.fund.fund_fen,
+        acct_pay_fen=alloc.own_fen, acct_mulaid_pay_fen=alloc.mulaid_fen,
+        psn_cash_pay_fen=alloc.cash_fen, balc_fen=own_after,
+        deductible_applied_fen=decision.fund.deductible_applied_fen,
+        fund_year=local_date(now).year, fund_scene=inst.fixmedins_type,
+        setl_time=now, setl_date=local_date(now), txn_id=txn_id,
+    ).returning(settlements.c.id)).scalar_one()
+
+
+def _insert_mulaid(conn: Connection, settlement_id: int, decision: Decision) -> None:
+    rows = []
+    for seq, (binding_id, amount_fen) in enumerate(decision.allocation.helpers, start=1):
+        helper = decision.helpers[binding_id]
+        rows.append({"settlement_id": settlement_id, "seq": seq, "helper_id": helper.helper_id,
+                     "binding_id": binding_id, "account_id": helper.account_id,
+                     "relation": helper.relation, "amount_fen": amount_fen})
+    if rows:
+        conn.execute(insert(settlement_mulaid), rows)
+
+
+def _legs(conn: Connection, bill: Bill, patient: Row, inst: Row, decision: Decision) -> list[Leg]:
+    """Fund, own account, each helper and cash pay; the institution receives the total."""
+    alloc = decision.allocation
+    fund_acct = repo.system_account(conn, f"fund:{patient.insuplc_admdvs}", "fund")
+    cash_acct = repo.system_account(conn, "cash", "cash")
+    legs = [Leg(fund_acct, -decision.fund.fund_fen, counterpart_id=patient.id),
+            Leg(cash_acct, -alloc.cash_fen, counterpart_id=patient.id),
+            Leg(inst.account_id, bill.medfee_fen, counterpart_id=patient.id)]
+    if decision.own_account_id:
+        legs.append(Leg(decision.own_account_id, -alloc.own_fen,
+                        decision.balance_after(decision.own_account_id, alloc.own_fen),
+                        counterpart_id=patient.id, institution_id=inst.id))
+    for binding_id, amount_fen in alloc.helpers:
+        helper = decision.helpers[binding_id]
+        legs.append(Leg(helper.account_id, -amount_fen,
+                        decision.balance_after(helper.account_id, amount_fen),
+                        counterpart_id=patient.id, binding_id=binding_id,
+                        institution_id=inst.id))
+    return legs
+
+
+def reverse(conn: Connection, inst_code: str, infno: str, setl_id: str, psn_no: str,
+            now: datetime) -> dict:
+    """结算撤销: every account gets back exactly what it paid, once."""
+    inst = institution_for(conn, inst_code, infno)
+    original = conn.execute(select(settlements).where(
+        settlements.c.setl_id == setl_id, settlements.c.institution_id == inst.id)).first()
+    patient = repo.person_by_psn_no(conn, psn_no)
+    if original is None or patient is None or original.person_id != patient.id:
+        raise refuse("SETTLEMENT_NOT_FOUND")
+    txn_id = new_txn_id(conn)
+    # The guarded update is the exactly-once gate: only one reversal can flip it.
+    flipped = conn.execute(update(settlements).where(
+        settlements.c.id == original.id, settlements.c.reversed_at.is_(None),
+    ).values(reversed_at=now, reversal_txn_id=txn_id)).rowcount
+    if flipped != 1:
+        raise refuse("ALREADY_REVERSED")
+    parts = conn.execute(select(settlement_mulaid).where(
+        settlement_mulaid.c.settlement_id == original.id).order_by(settlement_mulaid.c.seq)).all()
+    own_id = patient.account_id if original.acct_pay_fen else None
+    locked = repo.lock_accounts(conn, [p.account_id for p in parts] + ([own_id] if own_id else []))
+    after = {account_id: row.balance_fen for account_id, row in locked.items()}
+    legs = _reversal_legs(conn, original, patient, inst, parts, own_id, after)
+    post(conn, txn_id, "reversal", legs, now, ref=setl_id, settlement_id=original.id)
+    accumulators.give_back_settlement(conn, original)
+    notices.for_reversal(conn, patient, inst, parts, original.id, now)
+    balc = after[own_id] if own_id else (patient.balance_fen or 0)
+    return {"setlinfo": {
+        "setl_id": setl_id, "psn_no": psn_no, "reversed": True,
+        "medfee_sumamt": to_yuan(-original.medfee_sumamt_fen),
+        "fund_pay_sumamt": to_yuan(-original.fund_pay_sumamt_fen),
+        "psn_part_amt": to_yuan(-original.psn_part_amt_fen),
+        "acct_pay": to_yuan(-original.acct_pay_fen),
+        "acct_mulaid_pay": to_yuan(-original.acct_mulaid_pay_fen),
+        "psn_cash_pay": to_yuan(-original.psn_cash_pay_fen),
+        "balc": to_yuan(balc), "setl_time": inf_time(now)},
+        "mulaid_detail": [{"helper_psn_no": _psn_no(conn, p.helper_id),
+                           "amount": to_yuan(-p.amount_fen)} for p in parts]}
+
+
+def _reversal_legs(conn: Connection, original: Row, patient: Row, inst: Row, parts: list[Row],
+                   own_id: int | None, after: dict[int, int]) -> list[Leg]:
+    """The mirror of the settlement's legs; `after` is advanced as refunds are applied."""
+    fund_acct = repo.system_account(conn, f"fund:{patient.insuplc_admdvs}", "fund")
+    cash_acct = repo.system_account(conn, "cash", "cash")
+    legs = [Leg(fund_acct, original.fund_pay_sumamt_fen, counterpart_id=patient.id),
+            Leg(cash_acct, original.psn_cash_pay_fen, counterpart_id=patient.id),
+            Leg(inst.account_id, -original.medfee_sumamt_fen, counterpart_id=patient.id)]
+    if own_id:
+        after[own_id] += original.acct_pay_fen
+        legs.append(Leg(own_id, original.acct_pay_fen, after[own_id],
+                        counterpart_id=patient.id, institution_id=inst.id))
+    for part in parts:
+        after[part.account_id] += part.amount_fen
+        legs.append(Leg(part.account_id, part.amount_fen, after[part.account_id],
+                        counterpart_id=patient.id, binding_id=part.binding_id,
+                        institution_id=inst.id))
+    return legs
+
+
+def _psn_no(conn: Connection, person_id: int) -> str:
+    return conn.execute(select(persons.c.psn_no).where(persons.c.id == person_id)).scalar_one()
+
+
+def person_info(conn: Connection, cert_type: str, cert_no: str, now: datetime) -> dict:
+    """1101 人员信息获取: the person and their own balance (never a helper's)."""
+    from gongji.services.output import person_info_output
+
+    person = identify(conn, cert_type, cert_no, now)
+    return person_info_output(person, now)
+

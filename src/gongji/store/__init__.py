@@ -1,0 +1,1 @@
+"""Store: tables, migrations, the unit of work and the double-entry journal."""

@@ -1,0 +1,37 @@
+"""Unit of work: one command, one database transaction, one commit.
+
+Nothing is written unless `commit()` is called; leaving the block without it
+rolls everything back, so a refusal half-way through leaves no trace.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, Engine
+
+
+class UnitOfWork:
+    def __init__(self, engine: Engine, *, readonly: bool = False):
+        self._engine = engine
+        self._readonly = readonly
+        self.conn: Connection
+
+    def __enter__(self) -> UnitOfWork:
+        self.conn = self._engine.connect()
+        if self._readonly:  # SQLite: a reader need not take the write lock
+            self.conn = self.conn.execution_options(gongji_readonly=True)
+        self._tx = self.conn.begin()
+        return self
+
+    def commit(self) -> None:
+        self._tx.commit()
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            if self._tx.is_active:
+                self._tx.rollback()
+        finally:
+            self.conn.close()
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.conn.dialect.name == "postgresql"
