@@ -2,7 +2,7 @@
 VENV := .venv
 BIN  := $(VENV)/bin
 
-.PHONY: venv run test test-deep clean
+.PHONY: venv browser run test test-deep clean
 
 venv: $(VENV)/.stamp
 
@@ -12,13 +12,20 @@ $(VENV)/.stamp: pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[test]'
 	touch $@
 
+# Browser tests drive Debian's Chromium (Playwright cannot download browsers here).
+browser:
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
+	  else echo "please install chromium (apt-get install chromium)"; exit 1; fi; }
+
 run: venv
 	$(BIN)/gongji serve --demo --db sqlite:///./gongji.db --host 127.0.0.1 --port 8000
 
-test: venv
+test: venv browser
 	$(BIN)/pytest -q -n 2 -m "not deep"
 
-test-deep: venv
+test-deep: venv browser
 	$(BIN)/pytest -q -m deep
 
 clean:

@@ -1,4 +1,5 @@
-"""The command line: gongji serve | db | demo | token."""
+"""The command line: gongji serve | db | demo | import | export | token | verify | report |
+credit."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ def _settings(db: str | None, demo: bool = False) -> Settings:
 @app.command()
 def serve(db: DbOption = None, host: str = "127.0.0.1", port: int = 8000,
           demo: Annotated[bool, typer.Option(help="演示模式：随机管理令牌并装入演示数据")] = False,
+          workers: Annotated[int, typer.Option(min=1, max=64, help="工作进程数")] = 1,
           ) -> None:
     """Serve HTTP. An empty database is migrated on start."""
     import uvicorn
@@ -35,10 +37,29 @@ def serve(db: DbOption = None, host: str = "127.0.0.1", port: int = 8000,
     settings = _settings(db, demo).checked()
     from gongji.api.app import create_app
 
+    from gongji.api.observability import configure_logging
+
+    configure_logging(settings.log_json)
     application = create_app(settings)
     if demo:
         _print_demo(application.state.ctx, settings, host, port)
+    if workers > 1:  # each worker builds its app from the settings this process settled
+        application.state.ctx.engine.dispose()
+        _export_settings(settings)
+        uvicorn.run("gongji.api.app:app_from_env", factory=True, workers=workers, host=host,
+                    port=port, log_level="warning", access_log=False)
+        return
     uvicorn.run(application, host=host, port=port, log_level="warning", access_log=False)
+
+
+def _export_settings(settings: Settings) -> None:
+    """Hand the database and the secrets (a demo's random ones too) to worker processes."""
+    import os
+
+    os.environ.update(GONGJI_DB_URL=settings.db_url, GONGJI_ADMIN_TOKEN=settings.admin_token,
+                      GONGJI_DEMO="1" if settings.demo else "0")
+    if settings.secret_key:
+        os.environ["GONGJI_SECRET_KEY"] = settings.secret_key
 
 
 def _print_demo(ctx, settings: Settings, host: str, port: int) -> None:  # noqa: ANN001

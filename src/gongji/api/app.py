@@ -4,14 +4,21 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from gongji.api import errors
+from gongji.api import errors, observability
 from gongji.api.gateway import router as gateway_router
+from gongji.api.routes.account import router as account_router
+from gongji.api.routes.binding import router as binding_router
+from gongji.api.routes.credits import router as credits_router
+from gongji.api.routes.hall import router as hall_router
+from gongji.api.routes.institution import router as institution_router
 from gongji.api.routes.operator import router as operator_router
 from gongji.api.routes.person import router as person_router
+from gongji.api.routes.premiums import router as premiums_router
 from gongji.services.context import Context
 from gongji.settings import Settings
 from gongji.store.db import make_engine
 from gongji.store.migrate import upgrade
+from gongji.web import pages
 
 
 def create_app(settings: Settings, *, context: Context | None = None,
@@ -25,12 +32,30 @@ def create_app(settings: Settings, *, context: Context | None = None,
     app.state.settings = settings
     app.state.ctx = ctx
     errors.install(app)
+    app.add_middleware(observability.RequestObserver)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict:
         return {"status": "ok"}
 
     app.include_router(operator_router)
+    app.include_router(credits_router)
+    app.include_router(observability.router)
     app.include_router(person_router)
+    app.include_router(binding_router)
     app.include_router(gateway_router)
+    app.include_router(account_router)
+    app.include_router(premiums_router)
+    app.include_router(hall_router)
+    app.include_router(institution_router)
+    app.include_router(pages.router)
+    app.mount("/static", pages.static, name="static")
     return app
+
+
+def app_from_env() -> FastAPI:
+    """App factory for `gongji serve --workers N`: settings from GONGJI_*; the parent
+    process has migrated the database already."""
+    settings = Settings().checked()
+    observability.configure_logging(settings.log_json)
+    return create_app(settings, migrate=False)

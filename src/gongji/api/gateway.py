@@ -15,6 +15,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from gongji.api import observability
 from gongji.api.auth import Institution
 from gongji.api.deps import Ctx
 from gongji.domain.bill import parse_bill
@@ -66,6 +67,9 @@ def _command(ctx: Context, infno: str, code: str, msgid: str,
     if infno == "3201":
         query = reconciliation.parse_totals_query(data)
         return lambda uow: reconciliation.totals(uow.conn, code, query)
+    if infno == "3202":
+        detail_query = reconciliation.parse_detail_query(data)
+        return lambda uow: reconciliation.compare_detail(uow.conn, code, detail_query)
     raise refuse("INFNO_UNSUPPORTED", infno)
 
 
@@ -86,7 +90,7 @@ def _answer(msgid: str | None, output: dict | None, error: DomainError | None,
 
 def process(ctx: Context, caller_code: str, raw: bytes) -> tuple[int, dict]:
     """Handle one envelope for the institution `caller_code`: (HTTP status, answer)."""
-    msgid = None
+    msgid = infno = None
     try:
         envelope = _envelope(raw)
         msgid = _text(envelope, "msgid", 64)
@@ -102,8 +106,10 @@ def process(ctx: Context, caller_code: str, raw: bytes) -> tuple[int, dict]:
                    "insuplc_admdvs": envelope.get("insuplc_admdvs")}
         command = _command(ctx, infno, code, msgid, data)
         output, _ = run_once(ctx, f"fsi:{code}", msgid, payload, command)
+        observability.count_gateway(infno, None)
         return 200, _answer(msgid, output, None, ctx)
     except DomainError as error:
+        observability.count_gateway(infno, error.code)
         return 200, _answer(msgid, None, error, ctx)
 
 
@@ -121,7 +127,7 @@ def _envelope(raw: bytes) -> dict:
 
 @router.post("/fsi/api/rsfComIfsService/callService")
 async def call_service(request: Request, caller: Institution, ctx: Ctx) -> JSONResponse:
-    """国家医保接口报文：1101、2101/2102/2103、2206/2207/2208、3201。"""
+    """国家医保接口报文：1101、2101/2102/2103、2206/2207/2208、3201、3202。"""
     raw = await request.body()
     status, answer = await run_in_threadpool(process, ctx, caller.subject, raw)
     if answer["err_code"]:

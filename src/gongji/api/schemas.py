@@ -69,3 +69,36 @@ class HallBindingIn(Body):
     relation: RelationName
     documents_checked: bool
     note: str | None = Field(default=None, max_length=200)
+
+
+RowId = Annotated[int, Field(ge=1, le=2**63 - 1)]
+Channel = Annotated[str, Field(min_length=1, max_length=16)]
+
+
+class InvitationIn(Body):
+    beneficiary_certno: Certno
+    beneficiary_name: str = Field(min_length=1, max_length=50)
+    relation: RelationName
+    channel: Channel
+
+
+class ChannelIn(Body):
+    """Optional body of a person's binding action: the channel it is made through."""
+
+    channel: Channel | None = None
+
+
+class OrderIn(ChannelIn):
+    binding_ids: list[RowId] = Field(max_length=100)
+
+
+class UnbindIn(ChannelIn):
+    """A clerk unbinding at the hall must confirm both parties' documents were checked."""
+
+    documents_checked: bool | None = None
+    note: str | None = Field(default=None, max_length=200)
+
+
+class PremiumIn(Body):
+    beneficiary_certno: Certno
+    year: int = Field(ge=2000, le=2100)

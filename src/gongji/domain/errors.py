@@ -29,6 +29,10 @@ CATALOGUE: dict[str, tuple[int, str]] = {
     "KINSHIP_CONFLICT": (409, "已登记不同的亲属关系"),
     "NO_ACCOUNT": (409, "该人员没有职工医保个人账户"),
     "CREDIT_REF_CONFLICT": (409, "划入流水号已用于不同的划入"),
+    "CREDIT_NOT_FOUND": (404, "划入记录不存在"),
+    "CREDIT_ALREADY_REVERSED": (409, "该划入已冲正"),
+    "INSUTYPE_MISMATCH": (409, "险种类型与已登记的不同，导入不能变更险种：{detail}"),
+    "DUPLICATE_IN_FILE": (422, "文件中重复：{detail}"),
     # binding
     "SELF_BINDING": (422, "不能与本人建立共济关系"),
     "NAME_MISMATCH": (422, "姓名与身份证号码不符"),
@@ -43,6 +47,10 @@ CATALOGUE: dict[str, tuple[int, str]] = {
     "INVITATION_NOT_PENDING": (409, "邀请已处理或已失效"),
     "MINOR_CANNOT_CONFIRM": (403, "未成年人不能自行确认，须由登记的父母确认"),
     "ORDER_MISMATCH": (422, "扣款顺序须完整列出全部有效共济关系且不得重复"),
+    "INVITATION_NOT_FOUND": (404, "邀请不存在"),
+    "BINDING_NOT_FOUND": (404, "共济关系不存在"),
+    "INVITATION_EXISTS": (409, "已向该亲属发出待确认的邀请"),
+    "CHANNEL_NOT_ALLOWED": (422, "参保地政策未开通该办理渠道：{detail}"),
     # settlement
     "CREDENTIAL_MISMATCH": (422, "就医凭证不是本人的"),
     "INSTITUTION_TYPE": (422, "该交易不适用于此类定点医药机构"),
@@ -62,6 +70,9 @@ CATALOGUE: dict[str, tuple[int, str]] = {
     "PREMIUM_NOT_FOUND": (404, "代缴记录不存在"),
     "ACCOUNT_FROZEN": (409, "个人账户已冻结"),
     "CREDIT_SPENT": (409, "划入资金已被使用，不能冲正"),
+    "PREMIUM_ALREADY_REVERSED": (409, "该代缴记录已撤销"),
+    # queries
+    "NOTICE_NOT_FOUND": (404, "通知不存在"),
 }
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, Row, select, update
+from sqlalchemy import Connection, Row, bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -15,26 +15,43 @@ def _key(person_id: int, year: int, scene: str):  # noqa: ANN202
             acc_table.c.scene == scene)
 
 
+def _create_or_lock(insert_fn):  # noqa: ANN001, ANN202
+    """INSERT a zero row, or on conflict "update" the existing one to itself: either way
+    the row is held until commit and its current values come back, in one round trip."""
+    statement = insert_fn(acc_table)
+    return statement.on_conflict_do_update(
+        index_elements=["person_id", "year", "scene"],
+        set_={"deductible_used_fen": acc_table.c.deductible_used_fen},
+    ).returning(acc_table.c.deductible_used_fen, acc_table.c.fund_paid_fen)
+
+
+_CREATE_OR_LOCK = {"postgresql": _create_or_lock(pg_insert), "sqlite": _create_or_lock(sqlite_insert)}
+
+
 def read(conn: Connection, person_id: int, year: int, scene: str, *, lock: bool) -> Accumulator:
     """The accumulator; with lock, the row is created if missing and held until commit.
 
     Taken after the account locks, in every command, so the lock order is fixed."""
     if lock:
-        insert_fn = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-        conn.execute(insert_fn(acc_table).values(
-            person_id=person_id, year=year, scene=scene, deductible_used_fen=0, fund_paid_fen=0,
-        ).on_conflict_do_nothing())
+        row = conn.execute(_CREATE_OR_LOCK[conn.dialect.name], {
+            "person_id": person_id, "year": year, "scene": scene, "deductible_used_fen": 0,
+            "fund_paid_fen": 0}).one()
+        return Accumulator(row.deductible_used_fen, row.fund_paid_fen)
     query = select(acc_table.c.deductible_used_fen, acc_table.c.fund_paid_fen).where(
         *_key(person_id, year, scene))
-    if lock and conn.dialect.name == "postgresql":
-        query = query.with_for_update()
     row = conn.execute(query).first()
     return Accumulator(row.deductible_used_fen, row.fund_paid_fen) if row else Accumulator()
 
 
+_WRITE = update(acc_table).where(
+    acc_table.c.person_id == bindparam("w_person"), acc_table.c.year == bindparam("w_year"),
+    acc_table.c.scene == bindparam("w_scene"))
+
+
 def write(conn: Connection, person_id: int, year: int, scene: str, acc: Accumulator) -> None:
-    conn.execute(update(acc_table).where(*_key(person_id, year, scene)).values(
-        deductible_used_fen=acc.deductible_used_fen, fund_paid_fen=acc.fund_paid_fen))
+    conn.execute(_WRITE, {"w_person": person_id, "w_year": year, "w_scene": scene,
+                          "deductible_used_fen": acc.deductible_used_fen,
+                          "fund_paid_fen": acc.fund_paid_fen})
 
 
 def give_back_settlement(conn: Connection, settlement: Row) -> None:

@@ -1,6 +1,10 @@
-"""Bindings (授权绑定): verification, activation with its deduction position, audit.
+"""Bindings (授权绑定): verification, activation with its deduction position, the
+deduction order, who may see a binding, and the audit log every change writes.
 
-Invitations, unbinding and the deduction order build on `activate`.
+Invitations (services/invitations.py) and unbinding (services/unbinding.py) build on
+`verify`, `activate` and `audit`. Every change to one beneficiary's bindings holds that
+beneficiary's person row (repo.lock_person), so positions and the one-active-binding-per-pair
+rule never race; settlements read bindings without waiting on it.
 """
 
 from __future__ import annotations
@@ -9,13 +13,15 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, Row, func, insert, select
+from sqlalchemy import Connection, Row, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from gongji.domain.eligibility import Party, verify_pair
 from gongji.domain.errors import refuse
 from gongji.domain.idcard import mask_certno, mask_name, validate_certno
 from gongji.domain.kinship import Relation, parse_relation
-from gongji.domain.policy import get_policy
+from gongji.domain.lifecycle import binding_side, clerk_may_act, new_order, positions
+from gongji.domain.policy import RegionPolicy, get_policy
 from gongji.services.clock import iso
 from gongji.services.context import Context
 from gongji.services.reference import registered_relation
@@ -58,15 +64,20 @@ def activate(conn: Connection, helper: Row, beneficiary: Row, relation: Relation
              verification: str, actor: Actor, now: datetime, *, channel: str,
              invitation_id: int | None = None, documents: dict | None = None) -> int:
     """Create an active binding; it goes last in the beneficiary's deduction order."""
+    repo.lock_person(conn, beneficiary.id)
     last = conn.execute(select(func.max(bindings.c.order_pos)).where(
         bindings.c.beneficiary_id == beneficiary.id, bindings.c.status == "active")).scalar()
-    binding_id = conn.execute(insert(bindings).values(
-        helper_id=helper.id, beneficiary_id=beneficiary.id, relation=relation.value,
-        status="active", channel=channel, verification=verification,
-        invitation_id=invitation_id, clerk_id=actor.actor_id if actor.role == "clerk" else None,
-        documents=json.dumps(documents, ensure_ascii=False) if documents else None,
-        order_pos=(last or 0) + 1, activated_at=now,
-    ).returning(bindings.c.id)).scalar_one()
+    try:
+        binding_id = conn.execute(insert(bindings).values(
+            helper_id=helper.id, beneficiary_id=beneficiary.id, relation=relation.value,
+            status="active", channel=channel, verification=verification,
+            invitation_id=invitation_id,
+            clerk_id=actor.actor_id if actor.role == "clerk" else None,
+            documents=json.dumps(documents, ensure_ascii=False) if documents else None,
+            order_pos=(last or 0) + 1, activated_at=now,
+        ).returning(bindings.c.id)).scalar_one()
+    except IntegrityError:  # the one-active-binding-per-pair index: a twin got there first
+        raise refuse("BINDING_EXISTS") from None
     audit(conn, now, "binding", binding_id, helper.id, beneficiary.id, "activate", actor,
           None, "active", {"verification": verification, "channel": channel,
                            "invitation_id": invitation_id, "documents": documents})
@@ -117,6 +128,117 @@ def hall_bind(ctx: Context, data: dict, actor: Actor) -> dict:
     return {"binding_id": binding_id, "status": "active"}
 
 
+def check_channel(channel: object, policy: RegionPolicy) -> str:
+    """A channel the person's region offers; the hall is the clerk's, never a person's."""
+    if not isinstance(channel, str) or channel not in policy.channels or channel == "hall":
+        offered = "、".join(c for c in policy.channels if c != "hall")
+        raise refuse("CHANNEL_NOT_ALLOWED", f"{str(channel)[:16]}（可用：{offered}）")
+    return channel
+
+
+def caller_person(conn: Connection, psn_no: str) -> Row:
+    person = repo.person_by_psn_no(conn, psn_no)
+    if person is None:
+        raise refuse("PERSON_NOT_FOUND")
+    return person
+
+
+def person_actor(conn: Connection, psn_no: str, channel: object | None) -> tuple[Row, Actor]:
+    """The calling person and how they act; a channel, when stated, must be their region's."""
+    person = caller_person(conn, psn_no)
+    stated = None if channel is None else check_channel(channel, get_policy(person.insuplc_admdvs))
+    return person, Actor("person", psn_no, stated)
+
+
+# --- seeing one binding -------------------------------------------------------------------------
+
+_helper = persons.alias("helper")
+_beneficiary = persons.alias("beneficiary")
+
+
+def visible_binding(conn: Connection, binding_id: int, actor: Actor,
+                    caller_id: int | None = None) -> Row:
+    """The binding, if the caller is a party to it or a clerk of either party's region.
+    Anyone else gets the same answer as for a binding that does not exist."""
+    row = conn.execute(
+        select(bindings, _helper.c.insuplc_admdvs.label("helper_admdvs"),
+               _beneficiary.c.insuplc_admdvs.label("beneficiary_admdvs"))
+        .join(_helper, _helper.c.id == bindings.c.helper_id)
+        .join(_beneficiary, _beneficiary.c.id == bindings.c.beneficiary_id)
+        .where(bindings.c.id == binding_id)).first()
+    if row is None or not _may_see(row, actor, caller_id):
+        raise refuse("BINDING_NOT_FOUND")
+    return row
+
+
+def _may_see(row: Row, actor: Actor, caller_id: int | None) -> bool:
+    if actor.role == "person":
+        return caller_id is not None and binding_side(
+            caller_id, row.helper_id, row.beneficiary_id) is not None
+    if actor.role == "clerk":
+        return clerk_may_act(actor.admdvs, row.helper_admdvs, row.beneficiary_admdvs)
+    return actor.role == "operator"
+
+
+def get_binding(ctx: Context, binding_id: int, actor: Actor) -> dict:
+    """One binding as a party or a clerk of the region sees it (ID numbers masked)."""
+    with ctx.read() as uow:
+        conn = uow.conn
+        caller_id = _caller_id(conn, actor)
+        row = visible_binding(conn, binding_id, actor, caller_id)
+        people = repo.persons_by_ids(conn, [row.helper_id, row.beneficiary_id])
+        order = active_order(conn, row.beneficiary_id)
+    helper, beneficiary = people[row.helper_id], people[row.beneficiary_id]
+    return {"binding_id": row.id, "status": row.status, "relation": row.relation,
+            "helper_certno": mask_certno(helper.certno), "helper_name": mask_name(helper.psn_name),
+            "beneficiary_certno": mask_certno(beneficiary.certno),
+            "beneficiary_name": mask_name(beneficiary.psn_name),
+            "order": positions(order).get(row.id), "channel": row.channel,
+            "verification": row.verification, "activated_at": iso(row.activated_at),
+            "ended_at": iso(row.ended_at), "ended_reason": row.ended_reason}
+
+
+def _caller_id(conn: Connection, actor: Actor) -> int | None:
+    if actor.role != "person":
+        return None
+    return caller_person(conn, actor.actor_id).id
+
+
+# --- deduction order ----------------------------------------------------------------------------
+
+
+def active_order(conn: Connection, beneficiary_id: int) -> list[int]:
+    """The beneficiary's active bindings, first charged first: the order settlement uses."""
+    return list(conn.execute(select(bindings.c.id).where(
+        bindings.c.beneficiary_id == beneficiary_id, bindings.c.status == "active")
+        .order_by(bindings.c.order_pos, bindings.c.activated_at, bindings.c.id)).scalars())
+
+
+def set_order(ctx: Context, psn_no: str, binding_ids: list[int],
+              channel: str | None = None) -> dict:
+    """扣款顺序: the beneficiary names every active binding once; it holds from the next
+    settlement on (a settlement reads the order in one statement, all old or all new)."""
+    now = ctx.now()
+    with ctx.uow() as uow:
+        conn = uow.conn
+        person, actor = person_actor(conn, psn_no, channel)
+        repo.lock_person(conn, person.id)
+        before = positions(active_order(conn, person.id))
+        after = positions(new_order(before, binding_ids))
+        for binding_id, pos in after.items():
+            conn.execute(update(bindings).where(bindings.c.id == binding_id)
+                         .values(order_pos=pos))
+        helpers = dict(conn.execute(select(bindings.c.id, bindings.c.helper_id)
+                                    .where(bindings.c.id.in_(list(after)))).all())
+        for binding_id, pos in after.items():
+            if before[binding_id] != pos:
+                audit(conn, now, "binding", binding_id, helpers[binding_id], person.id,
+                      "reorder", actor, str(before[binding_id]), str(pos),
+                      {"order": list(after)})
+        uow.commit()
+    return {"binding_ids": list(after)}
+
+
 def list_bindings(ctx: Context, psn_no: str) -> dict:
     """Both sides of a person's bindings, counterparts masked, order for active ones."""
     with ctx.read() as uow:
@@ -143,7 +265,8 @@ def _side(conn: Connection, person_id: int, side: str) -> list[dict]:
         item = {"binding_id": row.id, "status": row.status, "relation": row.relation,
                 "counterpart_certno": mask_certno(row.certno),
                 "counterpart_name": mask_name(row.psn_name), "channel": row.channel,
-                "activated_at": iso(row.activated_at), "order": None}
+                "activated_at": iso(row.activated_at), "ended_at": iso(row.ended_at),
+                "order": None}
         if side == "beneficiary" and row.status == "active":
             item["order"] = active.index(row.id) + 1
         items.append(item)

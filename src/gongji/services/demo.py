@@ -21,10 +21,13 @@ FAMILIES = {
         "members": [("zhuoma", "卓玛", "310", date(1978, 3, 12), "ALI0001", "1200.00"),
                     ("dawa", "达瓦", "310", date(1976, 8, 2), "ALI0002", "300.00"),
                     ("pingcuo", "平措", "390", date(2012, 5, 20), "ALI0003", None),
-                    ("cirenyangzong", "次仁央宗", "390", date(1950, 1, 9), "ALI0004", None)],
+                    ("cirenyangzong", "次仁央宗", "390", date(1950, 1, 9), "ALI0004", None),
+                    ("zhaxi", "扎西", "310", date(1981, 6, 15), "ALI0005", "800.00")],
         "kinships": [("zhuoma", "dawa", Relation.SPOUSE), ("zhuoma", "pingcuo", Relation.CHILD),
                      ("dawa", "pingcuo", Relation.CHILD),
-                     ("zhuoma", "cirenyangzong", Relation.PARENT)],
+                     ("zhuoma", "cirenyangzong", Relation.PARENT),
+                     ("zhuoma", "zhaxi", Relation.SIBLING),
+                     ("zhaxi", "cirenyangzong", Relation.PARENT)],
         "bindings": [("zhuoma", "pingcuo", Relation.CHILD), ("dawa", "pingcuo", Relation.CHILD),
                      ("zhuoma", "cirenyangzong", Relation.PARENT)],
     },
@@ -100,3 +103,29 @@ def _binding(ctx: Context, admdvs: str, helper: str, beneficiary: str, relation:
     except DomainError as error:
         if error.code != "BINDING_EXISTS":
             raise
+
+
+def identities(ctx: Context) -> dict:
+    """Who the demo data holds, for the pages' demo sign-in (full data: demo only)."""
+    from sqlalchemy import select
+
+    from gongji.store.schema import institutions, persons
+
+    certnos = {}
+    for family in FAMILIES.values():
+        for seq, (key, name, _insutype, born, _card, _credit) in enumerate(family["members"], 1):
+            certnos[make_certno(family["county"], born, seq * 7)] = key
+    with ctx.read() as uow:
+        people = uow.conn.execute(select(persons.c.psn_no, persons.c.certno, persons.c.psn_name,
+                                         persons.c.insutype, persons.c.insuplc_admdvs)
+                                  .where(persons.c.certno.in_(list(certnos)))
+                                  .order_by(persons.c.id)).all()
+        insts = uow.conn.execute(select(institutions.c.fixmedins_code,
+                                        institutions.c.fixmedins_name,
+                                        institutions.c.fixmedins_type, institutions.c.admdvs)
+                                 .order_by(institutions.c.id)).all()
+    return {
+        "persons": [dict(row._mapping) for row in people],
+        "institutions": [dict(row._mapping) for row in insts],
+        "clerks": [{"clerk_id": f"clerk-{region}", "admdvs": region} for region in FAMILIES],
+    }

@@ -9,6 +9,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, insert, select, update
 
 from gongji.domain.errors import refuse
+from gongji.services.clock import iso
+from gongji.services.context import Context
+from gongji.store import repo
 from gongji.store.schema import evouchers
 
 TTL = timedelta(minutes=5)
@@ -43,3 +46,16 @@ def mark_used(conn: Connection, token: str, settlement_id: int, now: datetime) -
     ).values(used_at=now, settlement_id=settlement_id)).rowcount
     if done != 1:
         raise refuse("EVOUCHER_INVALID")
+
+
+def issue_for(ctx: Context, psn_no: str) -> dict:
+    """POST /evoucher: a fresh e-voucher for the person themself, shown as a QR code."""
+    now = ctx.now()
+    with ctx.uow() as uow:
+        person = repo.person_by_psn_no(uow.conn, psn_no)
+        if person is None:
+            raise refuse("PERSON_NOT_FOUND")
+        token, expires_at = issue(uow.conn, person.id, now)
+        uow.commit()
+    return {"token": token, "mdtrt_cert_type": "01", "expires_at": iso(expires_at),
+            "ttl_s": int(TTL.total_seconds())}

@@ -5,13 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, Row, insert
+from sqlalchemy import Connection, Row, func, insert, select, update
 
+from gongji.domain.errors import refuse
 from gongji.domain.idcard import mask_name
 from gongji.domain.kinship import RELATION_ZH, Relation
-from gongji.domain.money import yuan_text
-from gongji.services.clock import local
-from gongji.store.schema import notices
+from gongji.domain.money import to_yuan, yuan_text
+from gongji.services.clock import iso, local
+from gongji.services.context import Context
+from gongji.services.paging import parse_limit
+from gongji.store import repo
+from gongji.store.schema import notices, settlements
 
 if TYPE_CHECKING:
     from gongji.services.settlement import Decision
@@ -47,3 +51,78 @@ def for_reversal(conn: Connection, patient: Row, inst: Row, parts: list[Row],
             for part in parts]
     if rows:
         conn.execute(insert(notices), rows)
+
+
+def for_premium(conn: Connection, helper_id: int, relation: str, beneficiary_name: str,
+                year: int, amount_fen: int, premium_id: int, now: datetime) -> None:
+    text = (f"您已于 {_when(now)} 为{_relative(relation, beneficiary_name)} 代缴 {year} 年度"
+            f"城乡居民医保费 {yuan_text(amount_fen)} 元")
+    conn.execute(insert(notices).values(person_id=helper_id, kind="premium", text=text,
+                                        amount_fen=-amount_fen, at=now, premium_id=premium_id))
+
+
+def for_premium_reversal(conn: Connection, helper_id: int, relation: str,
+                         beneficiary_name: str, year: int, amount_fen: int, premium_id: int,
+                         now: datetime) -> None:
+    text = (f"您为{_relative(relation, beneficiary_name)} 代缴的 {year} 年度城乡居民医保费已于 "
+            f"{_when(now)} 撤销，退回 {yuan_text(amount_fen)} 元")
+    conn.execute(insert(notices).values(person_id=helper_id, kind="premium_reversal",
+                                        text=text, amount_fen=amount_fen, at=now,
+                                        premium_id=premium_id))
+
+
+# --- the person's own notices ---------------------------------------------------------------
+
+
+def list_notices(ctx: Context, psn_no: str, before: int | None = None, limit: object = None,
+                 unread_only: bool = False) -> dict:
+    """Newest first: {"notices", "unread", "next_before"}; `before` is a notice id."""
+    size = parse_limit(limit)
+    with ctx.read() as uow:
+        person_id = _person_id(uow.conn, psn_no)
+        n = notices.c
+        query = (select(n.id, n.kind, n.text, n.amount_fen, n.at, n.read_at,
+                        settlements.c.setl_id, n.premium_id)
+                 .select_from(notices.outerjoin(settlements, settlements.c.id == n.settlement_id))
+                 .where(n.person_id == person_id).order_by(n.id.desc()).limit(size + 1))
+        if before is not None:
+            query = query.where(n.id < before)
+        if unread_only:
+            query = query.where(n.read_at.is_(None))
+        rows = uow.conn.execute(query).all()
+        unread = uow.conn.execute(select(func.count()).where(
+            n.person_id == person_id, n.read_at.is_(None))).scalar_one()
+    page = rows[:size]
+    return {"notices": [_notice_view(r) for r in page], "unread": unread,
+            "next_before": page[-1].id if len(rows) > size else None}
+
+
+def _notice_view(row: Row) -> dict:
+    return {"notice_id": row.id, "kind": row.kind, "text": row.text,
+            "amount": to_yuan(row.amount_fen), "time": iso(row.at), "read": row.read_at is not None,
+            "read_at": iso(row.read_at), "setl_id": row.setl_id, "premium_id": row.premium_id}
+
+
+def mark_read(ctx: Context, psn_no: str, notice_id: int) -> dict:
+    """Mark one of the person's notices read (again: no change); another's is not found."""
+    now = ctx.now()
+    with ctx.uow() as uow:
+        person_id = _person_id(uow.conn, psn_no)
+        n = notices.c
+        row = uow.conn.execute(select(n.id, n.read_at).where(
+            n.id == notice_id, n.person_id == person_id)).first()
+        if row is None:
+            raise refuse("NOTICE_NOT_FOUND")
+        read_at = row.read_at
+        if read_at is None:
+            uow.conn.execute(update(notices).where(n.id == notice_id).values(read_at=now))
+            read_at = now
+        uow.commit()
+    return {"notice_id": notice_id, "read": True, "read_at": iso(read_at)}
+
+
+def _person_id(conn: Connection, psn_no: str) -> int:
+    person = repo.person_by_psn_no(conn, psn_no)
+    if person is None:
+        raise refuse("PERSON_NOT_FOUND")
+    return person.id

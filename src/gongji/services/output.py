@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Row
 
-from gongji.domain.idcard import age_on, birth_date
+from gongji.domain.idcard import age_on, birth_date, mask_name
 from gongji.domain.money import to_yuan
 from gongji.services.clock import inf_time, local_date
 from gongji.services.views import account_status
@@ -37,6 +37,7 @@ def settlement_output(setl_id: str | None, bill: Bill, decision: Decision, balc_
         "setl_time": inf_time(now),
     }
     detail = [{"helper_psn_no": decision.helpers[binding_id].psn_no,
+               "helper_name": mask_name(decision.helpers[binding_id].psn_name),
                "relation": decision.helpers[binding_id].relation,
                "amount": to_yuan(amount_fen)}
               for binding_id, amount_fen in alloc.helpers]

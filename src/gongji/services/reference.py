@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 import secrets
+from datetime import datetime
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, Row, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from gongji.domain.errors import refuse
@@ -18,7 +19,7 @@ from gongji.services.idempotent import run_once
 from gongji.services.views import person_view
 from gongji.store import repo
 from gongji.store.journal import Leg, new_txn_id, post
-from gongji.store.schema import accounts, institutions, kinships, persons
+from gongji.store.schema import accounts, credits, institutions, kinships, persons, postings
 from gongji.store.uow import UnitOfWork
 
 _ADMDVS = re.compile(r"^\d{6}$")
@@ -93,8 +94,9 @@ def get_person(ctx: Context, psn_no: str) -> dict:
 
 
 def patch_person(ctx: Context, psn_no: str, changes: dict) -> dict:
-    """Status, region and account freezing. Bindings are kept; settlement skips the
-    helper while suspended or frozen."""
+    """Status, region and account freezing. Bindings are kept (settlement skips the helper
+    while suspended or frozen), unless the person's region has switched on the rule that
+    ends them when insurance ends or moves (policy auto_end_on_insurance_change)."""
     with ctx.uow() as uow:
         conn = uow.conn
         row = repo.person_by_psn_no(conn, psn_no)
@@ -115,12 +117,33 @@ def patch_person(ctx: Context, psn_no: str, changes: dict) -> dict:
                 raise refuse("NO_ACCOUNT")
             conn.execute(update(accounts).where(accounts.c.id == row.account_id)
                          .values(status=status))
+        ended: list[int] | None = None
         if values:
-            values["updated_at"] = ctx.now()
+            now = ctx.now()
+            values["updated_at"] = now
             conn.execute(update(persons).where(persons.c.id == row.id).values(**values))
+            if (insurance_ended_or_moved(row, values)
+                    and get_policy(row.insuplc_admdvs).auto_end_on_insurance_change):
+                ended = _end_bindings(conn, row.id, now)
         after = repo.person_by_id(conn, row.id)
         uow.commit()
-        return person_view(after)
+        view = person_view(after)
+        return view if ended is None else view | {"ended_binding_ids": ended}
+
+
+def insurance_ended_or_moved(before: Row, values: dict) -> bool:
+    """The 2026 national rule's trigger: insurance ends (suspended) or moves region."""
+    ended = values.get("psn_insu_stas") == "2" and before.psn_insu_stas != "2"
+    moved = values.get("insuplc_admdvs", before.insuplc_admdvs) != before.insuplc_admdvs
+    return ended or moved
+
+
+def _end_bindings(conn: Connection, person_id: int, now: datetime) -> list[int]:
+    # Imported here: services.binding reads the kinship registry from this module.
+    from gongji.services.binding import Actor
+    from gongji.services.unbinding import end_for_insurance_change
+
+    return end_for_insurance_change(conn, person_id, Actor("operator", "operator"), now)
 
 
 def add_kinship(ctx: Context, data: dict) -> dict:
@@ -206,15 +229,44 @@ def _credit(conn: Connection, ctx: Context, psn_no: str, amount_fen: int, ref: s
     person = repo.person_by_psn_no(conn, psn_no)
     if person is None:
         raise refuse("PERSON_NOT_FOUND")
+    return credit_person(conn, person, amount_fen, ref, ctx.now())[0]
+
+
+def credit_person(conn: Connection, person: Row, amount_fen: int, ref: str,
+                  now: datetime) -> tuple[dict, bool]:
+    """Credit a person's account once per `ref`: (answer, whether money moved now).
+
+    The ref is looked up after the account lock, so a racing credit of the same account
+    and ref has committed (and is seen) by then."""
     if person.account_id is None:
         raise refuse("NO_ACCOUNT")
     locked = repo.lock_accounts(conn, [person.account_id])[person.account_id]
+    earlier = conn.execute(select(credits).where(credits.c.ref == ref)).first()
+    if earlier is not None:  # credited before, maybe by a bulk import: the same answer again
+        if (earlier.person_id, earlier.amount_fen) != (person.id, amount_fen):
+            raise refuse("CREDIT_REF_CONFLICT")
+        return credit_answer(conn, earlier, person.psn_no), False
     source = repo.system_account(conn, f"contrib:{person.insuplc_admdvs}", "contribution")
     balance_after = locked.balance_fen + amount_fen
     txn_id = new_txn_id(conn)
     post(conn, txn_id, "credit", [
         Leg(source, -amount_fen),
         Leg(person.account_id, amount_fen, balance_after),
-    ], ctx.now(), ref=ref)
-    return {"psn_no": psn_no, "amount": to_yuan(amount_fen), "ref": ref,
-            "balance": to_yuan(balance_after), "txn_id": txn_id}
+    ], now, ref=ref)
+    conn.execute(insert(credits).values(ref=ref, person_id=person.id,
+                                        account_id=person.account_id, amount_fen=amount_fen,
+                                        source_account_id=source, txn_id=txn_id,
+                                        created_at=now))
+    return {"psn_no": person.psn_no, "amount": to_yuan(amount_fen), "ref": ref,
+            "balance": to_yuan(balance_after), "txn_id": txn_id}, True
+
+
+def credit_answer(conn: Connection, credit: Row, psn_no: str) -> dict:
+    """What crediting `credit` answered: the balance right after its posting."""
+    balance_after = conn.execute(
+        select(postings.c.balance_after_fen).where(
+            postings.c.txn_id == credit.txn_id, postings.c.account_id == credit.account_id,
+            postings.c.amount_fen == credit.amount_fen).order_by(postings.c.id).limit(1)
+    ).scalar_one()
+    return {"psn_no": psn_no, "amount": to_yuan(credit.amount_fen), "ref": credit.ref,
+            "balance": to_yuan(balance_after), "txn_id": credit.txn_id}

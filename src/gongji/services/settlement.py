@@ -12,7 +12,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, Row, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, insert, select, update
 
 from gongji.domain.bill import Bill
 from gongji.domain.errors import refuse
@@ -24,7 +24,7 @@ from gongji.services import accumulators, evoucher, notices
 from gongji.services.clock import inf_time, local_date
 from gongji.services.output import settlement_output
 from gongji.store import repo
-from gongji.store.journal import Leg, new_txn_id, post
+from gongji.store.journal import Leg, new_txn_id, next_txn_id_sql_by_dialect, post
 from gongji.store.schema import accounts, bindings, persons, settlement_mulaid, settlements
 
 SCENES = {"2101": ("pharmacy", "presettle"), "2102": ("pharmacy", "settle"),
@@ -68,10 +68,15 @@ def identify(conn: Connection, cert_type: str, cert_no: str, now: datetime) -> R
 
 def patient_for(conn: Connection, bill: Bill, now: datetime) -> Row:
     """Real-name use: the credential must be the patient's own."""
-    patient = repo.person_by_psn_no(conn, bill.psn_no)
-    if patient is None:
+    if bill.mdtrt_cert_type == "01":
+        patient = repo.person_by_psn_no(conn, bill.psn_no)
+        holder = identify(conn, bill.mdtrt_cert_type, bill.mdtrt_cert_no, now) if patient else None
+    else:  # ID number or card: patient and holder in one query
+        column, cert_no = (("certno", bill.mdtrt_cert_no.strip().upper())
+                           if bill.mdtrt_cert_type == "02" else ("card_no", bill.mdtrt_cert_no))
+        patient, holder = repo.person_and_holder(conn, bill.psn_no, column, cert_no)
+    if patient is None or holder is None:
         raise refuse("PERSON_NOT_FOUND")
-    holder = identify(conn, bill.mdtrt_cert_type, bill.mdtrt_cert_no, now)
     if holder.id != patient.id:
         raise refuse("CREDENTIAL_MISMATCH")
     if patient.psn_insu_stas != "1":
@@ -81,20 +86,22 @@ def patient_for(conn: Connection, bill: Bill, now: datetime) -> Row:
     return patient
 
 
+_HELPERS = (
+    select(bindings.c.id, bindings.c.relation, persons.c.id.label("helper_id"),
+           persons.c.psn_no, persons.c.psn_name, persons.c.psn_insu_stas,
+           persons.c.insutype, persons.c.insuplc_admdvs,
+           accounts.c.id.label("account_id"), accounts.c.status)
+    .select_from(bindings.join(persons, persons.c.id == bindings.c.helper_id)
+                 .outerjoin(accounts, accounts.c.person_id == persons.c.id))
+    .where(bindings.c.beneficiary_id == bindparam("patient_id"), bindings.c.status == "active")
+    .order_by(bindings.c.order_pos, bindings.c.activated_at, bindings.c.id)
+)
+
+
 def usable_helpers(conn: Connection, patient_id: int, inst_admdvs: str) -> list[HelperAccount]:
     """Active bindings in deduction order, minus helpers that may not pay here now."""
-    query = (
-        select(bindings.c.id, bindings.c.relation, persons.c.id.label("helper_id"),
-               persons.c.psn_no, persons.c.psn_name, persons.c.psn_insu_stas,
-               persons.c.insutype, persons.c.insuplc_admdvs,
-               accounts.c.id.label("account_id"), accounts.c.status)
-        .select_from(bindings.join(persons, persons.c.id == bindings.c.helper_id)
-                     .outerjoin(accounts, accounts.c.person_id == persons.c.id))
-        .where(bindings.c.beneficiary_id == patient_id, bindings.c.status == "active")
-        .order_by(bindings.c.order_pos, bindings.c.activated_at, bindings.c.id)
-    )
     usable = []
-    for row in conn.execute(query):
+    for row in conn.execute(_HELPERS, {"patient_id": patient_id}):
         policy = get_policy(row.insuplc_admdvs)
         if (row.psn_insu_stas == "1" and row.account_id is not None and row.status == "normal"
                 and row.insutype in policy.helper_insutypes
@@ -161,9 +168,8 @@ def settle(conn: Connection, inst_code: str, infno: str, msgid: str, bill: Bill,
     own_after = (decision.balance_after(decision.own_account_id, alloc.own_fen)
                  if decision.own_account_id else (patient.balance_fen or 0))
     setl_id = f"S{local_date(now):%Y%m%d}{secrets.token_hex(8).upper()}"
-    txn_id = new_txn_id(conn)
-    settlement_id = _insert_settlement(conn, setl_id, inst, patient, infno, msgid, bill,
-                                       decision, own_after, txn_id, now)
+    settlement_id, txn_id = _insert_settlement(conn, setl_id, inst, patient, infno, msgid, bill,
+                                               decision, own_after, now)
     _insert_mulaid(conn, settlement_id, decision)
     legs = _legs(conn, bill, patient, inst, decision)
     post(conn, txn_id, "settlement", legs, now, ref=setl_id, settlement_id=settlement_id)
@@ -175,11 +181,20 @@ def settle(conn: Connection, inst_code: str, infno: str, msgid: str, bill: Bill,
     return settlement_output(setl_id, bill, decision, own_after, now)
 
 
+_INSERT_SETTLEMENT = {
+    dialect: insert(settlements).values(txn_id=txn_id_sql)
+    .returning(settlements.c.id, settlements.c.txn_id)
+    for dialect, txn_id_sql in next_txn_id_sql_by_dialect().items()}
+_INSERT_MULAID = insert(settlement_mulaid)
+
+
 def _insert_settlement(conn: Connection, setl_id: str, inst: Row, patient: Row, infno: str,
                        msgid: str, bill: Bill, decision: Decision, own_after: int,
-                       txn_id: int, now: datetime) -> int:
+                       now: datetime) -> tuple[int, int]:
+    """The settlement row, with its journal transaction id allocated in the same INSERT:
+    (settlement id, txn id)."""
     alloc = decision.allocation
-    return conn.execute(insert(settlements).values(
+    row = conn.execute(_INSERT_SETTLEMENT[conn.dialect.name], dict(
         setl_id=setl_id, institution_id=inst.id, person_id=patient.id, infno=infno,
         msgid=msgid, mdtrt_cert_type=bill.mdtrt_cert_type, insutype=patient.insutype,
         acct_used_flag="1" if bill.use_accounts else "0",
@@ -191,8 +206,9 @@ def _insert_settlement(conn: Connection, setl_id: str, inst: Row, patient: Row, 
         psn_cash_pay_fen=alloc.cash_fen, balc_fen=own_after,
         deductible_applied_fen=decision.fund.deductible_applied_fen,
         fund_year=local_date(now).year, fund_scene=inst.fixmedins_type,
-        setl_time=now, setl_date=local_date(now), txn_id=txn_id,
-    ).returning(settlements.c.id)).scalar_one()
+        setl_time=now, setl_date=local_date(now),
+    )).one()
+    return row.id, row.txn_id
 
 
 def _insert_mulaid(conn: Connection, settlement_id: int, decision: Decision) -> None:
@@ -203,7 +219,7 @@ def _insert_mulaid(conn: Connection, settlement_id: int, decision: Decision) -> 
                      "binding_id": binding_id, "account_id": helper.account_id,
                      "relation": helper.relation, "amount_fen": amount_fen})
     if rows:
-        conn.execute(insert(settlement_mulaid), rows)
+        conn.execute(_INSERT_MULAID, rows)
 
 
 def _legs(conn: Connection, bill: Bill, patient: Row, inst: Row, decision: Decision) -> list[Leg]:

@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -32,24 +32,29 @@ def request_hash(payload: object) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+# Built once (they run on every money-moving call).
+_CLAIM = {name: insert_fn(idempotency).on_conflict_do_nothing(index_elements=["scope", "key"])
+          .returning(idempotency.c.key)
+          for name, insert_fn in (("postgresql", pg_insert), ("sqlite", sqlite_insert))}
+_EARLIER = select(idempotency.c.request_hash, idempotency.c.status_code,
+                  idempotency.c.response).where(idempotency.c.scope == bindparam("w_scope"),
+                                                idempotency.c.key == bindparam("w_key"))
+_STORE = update(idempotency).where(
+    idempotency.c.scope == bindparam("w_scope"), idempotency.c.key == bindparam("w_key"),
+).values(status_code=bindparam("w_status"), response=bindparam("w_response"))
+
+
 def claim(conn: Connection, scope: str, key: str, req_hash: str, at: datetime) -> Stored | None:
     """Claim the key for this request; return the earlier answer if it was claimed before."""
-    insert_fn = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    statement = insert_fn(idempotency).values(
-        scope=scope, key=key, request_hash=req_hash, status_code=0, response="", created_at=at
-    ).on_conflict_do_nothing(index_elements=["scope", "key"]).returning(idempotency.c.key)
-    if conn.execute(statement).first() is not None:
+    claimed = conn.execute(_CLAIM[conn.dialect.name], {
+        "scope": scope, "key": key, "request_hash": req_hash, "status_code": 0, "response": "",
+        "created_at": at}).first()
+    if claimed is not None:
         return None
-    row = conn.execute(
-        select(idempotency.c.request_hash, idempotency.c.status_code, idempotency.c.response)
-        .where(idempotency.c.scope == scope, idempotency.c.key == key)
-    ).one()
+    row = conn.execute(_EARLIER, {"w_scope": scope, "w_key": key}).one()
     return Stored(row.request_hash, row.status_code, json.loads(row.response))
 
 
 def store(conn: Connection, scope: str, key: str, status_code: int, response: dict) -> None:
-    conn.execute(
-        update(idempotency)
-        .where(idempotency.c.scope == scope, idempotency.c.key == key)
-        .values(status_code=status_code, response=json.dumps(response, ensure_ascii=False))
-    )
+    conn.execute(_STORE, {"w_scope": scope, "w_key": key, "w_status": status_code,
+                          "w_response": json.dumps(response, ensure_ascii=False)})

@@ -9,7 +9,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, func, insert, select, text, update
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Connection,
+    bindparam,
+    func,
+    insert,
+    literal_column,
+    select,
+    update,
+)
 
 from gongji.domain.errors import ensure
 from gongji.store.schema import accounts, journal_txns, postings
@@ -25,12 +35,29 @@ class Leg:
     institution_id: int | None = None
 
 
+_NEXT_TXN_ID = {"postgresql": literal_column("nextval('journal_txn_ids')", BigInteger),
+                # SQLite writers are serialised (BEGIN IMMEDIATE), so max + 1 cannot race.
+                "sqlite": select(func.coalesce(func.max(journal_txns.c.id), 0) + 1)
+                .scalar_subquery()}
+_INSERT_POSTINGS = insert(postings)
+_INSERT_TXN = insert(journal_txns)
+# Guarded: the CHECK refuses a negative result, and the expected balance after must
+# match what the caller computed from the locked row.
+_MOVE_BALANCE = (update(accounts)
+                 .where(accounts.c.id == bindparam("m_account"),
+                        accounts.c.balance_fen + bindparam("m_amount") == bindparam("m_after"))
+                 .values(balance_fen=accounts.c.balance_fen + bindparam("m_amount")))
+
+
 def new_txn_id(conn: Connection) -> int:
     """Allocate the id first: postings are written before their transaction row."""
-    if conn.dialect.name == "postgresql":
-        return conn.execute(text("SELECT nextval('journal_txn_ids')")).scalar_one()
-    # SQLite writers are serialised (BEGIN IMMEDIATE), so max + 1 cannot race.
-    return conn.execute(select(func.coalesce(func.max(journal_txns.c.id), 0) + 1)).scalar_one()
+    return conn.execute(select(_NEXT_TXN_ID[conn.dialect.name])).scalar_one()
+
+
+def next_txn_id_sql_by_dialect() -> dict[str, ColumnElement[int]]:
+    """new_txn_id as an SQL expression per dialect, to allocate the id inside another
+    INSERT (one round trip fewer)."""
+    return dict(_NEXT_TXN_ID)
 
 
 def post(conn: Connection, txn_id: int, kind: str, legs: list[Leg], at: datetime, *,
@@ -40,7 +67,7 @@ def post(conn: Connection, txn_id: int, kind: str, legs: list[Leg], at: datetime
     legs = [leg for leg in legs if leg.amount_fen != 0]
     ensure(len(legs) >= 2, "a journal transaction has at least two legs")
     ensure(sum(leg.amount_fen for leg in legs) == 0, "journal legs sum to zero")
-    conn.execute(insert(postings), [
+    conn.execute(_INSERT_POSTINGS, [
         {"txn_id": txn_id, "account_id": leg.account_id, "amount_fen": leg.amount_fen,
          "balance_after_fen": leg.balance_after_fen, "at": at, "kind": kind,
          "counterpart_id": leg.counterpart_id, "binding_id": leg.binding_id,
@@ -49,19 +76,14 @@ def post(conn: Connection, txn_id: int, kind: str, legs: list[Leg], at: datetime
         for leg in legs
     ])
     _move_balances(conn, legs)
-    conn.execute(insert(journal_txns).values(
-        id=txn_id, kind=kind, ref=ref, created_at=at, posting_count=len(legs)))
+    conn.execute(_INSERT_TXN, {"id": txn_id, "kind": kind, "ref": ref, "created_at": at,
+                               "posting_count": len(legs)})
 
 
 def _move_balances(conn: Connection, legs: list[Leg]) -> None:
-    tracked = [leg for leg in legs if leg.balance_after_fen is not None]
-    for leg in tracked:
-        # Guarded update: the CHECK refuses a negative result, and the expected
-        # balance after must match what the caller computed from the locked row.
-        result = conn.execute(
-            update(accounts)
-            .where(accounts.c.id == leg.account_id,
-                   accounts.c.balance_fen + leg.amount_fen == leg.balance_after_fen)
-            .values(balance_fen=accounts.c.balance_fen + leg.amount_fen)
-        )
-        ensure(result.rowcount == 1, f"account {leg.account_id} moved under a held lock")
+    tracked = [{"m_account": leg.account_id, "m_amount": leg.amount_fen,
+                "m_after": leg.balance_after_fen}
+               for leg in legs if leg.balance_after_fen is not None]
+    for move in tracked:
+        result = conn.execute(_MOVE_BALANCE, move)
+        ensure(result.rowcount == 1, f"account {move['m_account']} moved under a held lock")

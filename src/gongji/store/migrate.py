@@ -23,12 +23,14 @@ def upgrade(url: str, revision: str = "heads") -> None:
 
 
 def current(url: str) -> str | None:
+    """The revision(s) the database is at; branches off 0001 give several heads."""
     from alembic.runtime.migration import MigrationContext
 
     engine = create_engine(url)
     try:
         with engine.connect() as conn:
-            return MigrationContext.configure(conn).get_current_revision()
+            heads = MigrationContext.configure(conn).get_current_heads()
+            return ",".join(sorted(heads)) or None
     finally:
         engine.dispose()
 

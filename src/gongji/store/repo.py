@@ -5,7 +5,7 @@ from __future__ import annotations
 import weakref
 from collections.abc import Iterable
 
-from sqlalchemy import Connection, Engine, Row, select
+from sqlalchemy import Connection, Engine, Row, bindparam, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -25,20 +25,42 @@ def _person_query():
     )
 
 
+# Statements on the settlement path are built once: building and hashing a statement
+# per call cost more CPU than the round trip it makes (bench/, profiled).
+_PERSON_BY = {column.name: _person_query().where(column == bindparam("key"))
+              for column in (persons.c.psn_no, persons.c.certno, persons.c.card_no,
+                             persons.c.id)}
+_PERSON_WITH_HOLDER = {
+    column.name: _person_query().where(or_(persons.c.psn_no == bindparam("psn_no"),
+                                           column == bindparam("cert_no")))
+    for column in (persons.c.certno, persons.c.card_no)}
+
+
 def person_by_psn_no(conn: Connection, psn_no: str) -> Row | None:
-    return conn.execute(_person_query().where(persons.c.psn_no == psn_no)).first()
+    return conn.execute(_PERSON_BY["psn_no"], {"key": psn_no}).first()
 
 
 def person_by_certno(conn: Connection, certno: str) -> Row | None:
-    return conn.execute(_person_query().where(persons.c.certno == certno)).first()
+    return conn.execute(_PERSON_BY["certno"], {"key": certno}).first()
 
 
 def person_by_card(conn: Connection, card_no: str) -> Row | None:
-    return conn.execute(_person_query().where(persons.c.card_no == card_no)).first()
+    return conn.execute(_PERSON_BY["card_no"], {"key": card_no}).first()
 
 
 def person_by_id(conn: Connection, person_id: int) -> Row | None:
-    return conn.execute(_person_query().where(persons.c.id == person_id)).first()
+    return conn.execute(_PERSON_BY["id"], {"key": person_id}).first()
+
+
+def person_and_holder(conn: Connection, psn_no: str, cert_column: str,
+                      cert_no: str) -> tuple[Row | None, Row | None]:
+    """In one query: the person `psn_no` and the holder of a credential, found by
+    `cert_column` ("certno" or "card_no")."""
+    rows = conn.execute(_PERSON_WITH_HOLDER[cert_column],
+                        {"psn_no": psn_no, "cert_no": cert_no}).all()
+    person = next((row for row in rows if row.psn_no == psn_no), None)
+    holder = next((row for row in rows if getattr(row, cert_column) == cert_no), None)
+    return person, holder
 
 
 def persons_by_ids(conn: Connection, ids: Iterable[int]) -> dict[int, Row]:
@@ -49,8 +71,22 @@ def persons_by_ids(conn: Connection, ids: Iterable[int]) -> dict[int, Row]:
     return {row.id: row for row in rows}
 
 
+_INSTITUTION_BY_CODE = select(institutions).where(
+    institutions.c.fixmedins_code == bindparam("code"))
+
+
 def institution_by_code(conn: Connection, code: str) -> Row | None:
-    return conn.execute(select(institutions).where(institutions.c.fixmedins_code == code)).first()
+    return conn.execute(_INSTITUTION_BY_CODE, {"code": code}).first()
+
+
+def lock_person(conn: Connection, person_id: int) -> None:
+    """Hold a person's row until commit, so that changes to one beneficiary's bindings and
+    invitations queue behind each other (PostgreSQL; SQLite writers are serial already).
+    Settlements never lock person rows, so they do not wait on this."""
+    query = select(persons.c.id).where(persons.c.id == person_id)
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    conn.execute(query)
 
 
 def lock_accounts(conn: Connection, ids: Iterable[int]) -> dict[int, Row]:
@@ -58,11 +94,14 @@ def lock_accounts(conn: Connection, ids: Iterable[int]) -> dict[int, Row]:
     ids = sorted(set(ids))
     if not ids:
         return {}
-    query = (select(accounts.c.id, accounts.c.balance_fen, accounts.c.status)
-             .where(accounts.c.id.in_(ids)).order_by(accounts.c.id))
-    if conn.dialect.name == "postgresql":
-        query = query.with_for_update()
-    return {row.id: row for row in conn.execute(query)}
+    query = _LOCK_ACCOUNTS if conn.dialect.name == "postgresql" else _ACCOUNT_ROWS
+    return {row.id: row for row in conn.execute(query, {"ids": ids})}
+
+
+_ACCOUNT_ROWS = (select(accounts.c.id, accounts.c.balance_fen, accounts.c.status)
+                 .where(accounts.c.id.in_(bindparam("ids", expanding=True)))
+                 .order_by(accounts.c.id))
+_LOCK_ACCOUNTS = _ACCOUNT_ROWS.with_for_update()
 
 
 _system_ids: weakref.WeakKeyDictionary[Engine, dict[str, int]] = weakref.WeakKeyDictionary()
@@ -90,6 +129,4 @@ def read_accounts(conn: Connection, ids: Iterable[int]) -> dict[int, Row]:
     ids = sorted(set(ids))
     if not ids:
         return {}
-    query = select(accounts.c.id, accounts.c.balance_fen, accounts.c.status).where(
-        accounts.c.id.in_(ids))
-    return {row.id: row for row in conn.execute(query)}
+    return {row.id: row for row in conn.execute(_ACCOUNT_ROWS, {"ids": ids})}

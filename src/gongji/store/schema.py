@@ -359,3 +359,22 @@ evouchers = Table(
     Column("used_at", UtcDateTime),
     Column("settlement_id", BigInteger),
 )
+
+# 个人账户划入, one row per credit reference: what makes a credit exactly-once
+# (REST and bulk import alike) and what a reversal flips, once.
+credits = Table(
+    "credits",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("ref", String(64), nullable=False, unique=True),
+    Column("person_id", BigInteger, ForeignKey("persons.id"), nullable=False),
+    Column("account_id", BigInteger, ForeignKey("accounts.id"), nullable=False),
+    Column("amount_fen", BigInteger, nullable=False),
+    Column("source_account_id", BigInteger, ForeignKey("accounts.id"), nullable=False),
+    Column("txn_id", BigInteger, nullable=False),  # one credit, or a bulk import's batch
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("reversed_at", UtcDateTime),
+    Column("reversal_txn_id", BigInteger),
+    CheckConstraint("amount_fen > 0", name="positive"),
+    CheckConstraint("(reversed_at IS NULL) = (reversal_txn_id IS NULL)", name="reversal_pair"),
+)

@@ -1,0 +1,113 @@
+"""The results as Markdown and JSON under bench/results/."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+TARGETS = {"ratio_32": 0.6, "hot_ratio": 0.6, "p99_8_ms": 50, "sqlite_per_s": 1000,
+           "entries_p99_ms": 20}
+
+
+def write(results: dict, directory: Path, stamp: str) -> str:
+    results["targets"] = verdicts(results)
+    text = json.dumps(results, indent=2, ensure_ascii=False)
+    md = render(results)
+    for name in (f"bench-{stamp}", "latest"):
+        (directory / f"{name}.json").write_text(text)
+        (directory / f"{name}.md").write_text(md)
+    return md
+
+
+def _row(rows: list[dict], clients: int) -> dict | None:
+    return next((r for r in rows if r["clients"] == clients), None)
+
+
+def verdicts(results: dict) -> dict:
+    """Each target with the measured figure; None where that part did not run."""
+    out: dict = {}
+    at32, at8 = _row(results.get("pg", []), 32), _row(results.get("pg", []), 8)
+    hot = results.get("hot", [])
+    if at32:
+        out["service/limit at 32 clients >= 0.6"] = at32["ratio"]
+    if hot:
+        out["hot case service/limit >= 0.6"] = max(r["ratio"] for r in hot)
+    if at8:
+        out["p99 at 8 clients <= 50 ms"] = at8["service"]["p99_ms"]
+    sqlite = results.get("sqlite")
+    if sqlite:
+        out["SQLite >= 1000 settlements/s (HTTP, best)"] = max(
+            r["service"]["per_s"] for r in sqlite["http"])
+        out["SQLite >= 1000 settlements/s (in-process)"] = sqlite["in_process"]["per_s"]
+    entries = results.get("entries")
+    if entries and "p99_ms" in entries:
+        out[f"usage details p99 <= 20 ms at {entries['postings_total']:,} postings"] = \
+            entries["p99_ms"]
+    return out
+
+
+def render(r: dict) -> str:
+    m = r["machine"]
+    lines = [
+        f"# gongji benchmark {r['started_at']} UTC",
+        "",
+        f"{m['cpus']} CPUs, Python {m['python']}, PostgreSQL {m.get('postgres', '?')} "
+        f"(durable: fsync on), service `gongji serve --workers {r['options']['workers']}`, "
+        f"{r['options']['seconds']:g} s per measurement, closed loop "
+        f"(each client sends its next request on the answer). Run took {r['elapsed_s']:g} s.",
+        "",
+        "Machine noise: figures move between runs on a shared 2-core VM; compare the ratios "
+        "within one run. Service and limit run one after the other at each level.",
+        "",
+    ]
+    if "dataset" in r:
+        d = r["dataset"]
+        lines += [f"Data: {d['persons']:,} persons, {d['accounts']:,} personal accounts, "
+                  f"{d['bindings']:,} active bindings; loaded in {d['load_s']} s.", ""]
+    if r.get("pg") or r.get("hot"):
+        lines += ["## Settlements (2207) through the gateway beside the limit", "",
+                  "| case | clients | service /s | p50 ms | p99 ms | limit /s | p50 ms | p99 ms "
+                  "| service / limit |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        for case, rows in (("uniform", r.get("pg", [])), ("hot helper", r.get("hot", []))):
+            for row in rows:
+                s, lim = row["service"], row["limit"]
+                lines.append(f"| {case} | {row['clients']} | {s['per_s']:.0f} | {s['p50_ms']} | "
+                             f"{s['p99_ms']} | {lim['per_s']:.0f} | {lim['p50_ms']} | "
+                             f"{lim['p99_ms']} | {row['ratio']} |")
+        lines += ["", "Service: wrk (Lua script bench/settle.lua) over HTTP/1.1 keep-alive. "
+                  "Limit: the same reads and writes as one plpgsql call (bench/limit.sql) "
+                  "driven by pgbench -M prepared, one round trip per settlement. Failed "
+                  "answers are not counted as settlements.", ""]
+        failed = sum(row[side]["failed"] for key in ("pg", "hot") for row in r.get(key, [])
+                     for side in ("service", "limit"))
+        lines += [f"Failed or refused calls: {failed}.", ""]
+    if "ledger" in r:
+        lg = r["ledger"]
+        lines += [f"Ledger after the runs: {lg['settlements']:,} settlements, postings sum "
+                  f"{lg['postings_sum_fen']} fen, {lg['accounts_off_their_postings']} accounts "
+                  "whose balance differs from their postings.", ""]
+    if "sqlite" in r:
+        sq = r["sqlite"]
+        lines += ["## Embedded SQLite mode", "", "| how | clients | settlements /s | p50 ms "
+                  "| p99 ms |", "|---|---:|---:|---:|---:|"]
+        for row in sq["http"]:
+            s = row["service"]
+            lines.append(f"| HTTP, 1 process | {row['clients']} | {s['per_s']:.0f} | "
+                         f"{s['p50_ms']} | {s['p99_ms']} |")
+        lines += [f"| in-process gateway.process | 1 | {sq['in_process']['per_s']:.0f} | | |", ""]
+    e = r.get("entries")
+    if e and "p99_ms" in e:
+        lines += ["## Usage details (使用明细) query", "",
+                  f"`services.entries.list_entries`, page of {e['page_size']}, at "
+                  f"{e['postings_total']:,} postings (generated {e['generated']:,} in "
+                  f"{e['generate_s']} s; busiest account {e['busiest_account_postings']:,} "
+                  "entries).", "", "| query | calls | p50 ms | p99 ms |", "|---|---:|---:|---:|"]
+        for name in ("first_page", "next_page", "one_month"):
+            lines.append(f"| {name.replace('_', ' ')} | {e[name]['calls']} | "
+                         f"{e[name]['p50_ms']} | {e[name]['p99_ms']} |")
+        lines += [f"| all | {e['calls']} | {e['p50_ms']} | {e['p99_ms']} |", ""]
+    if r.get("targets"):
+        lines += ["## Targets", "", "| target | measured |", "|---|---:|"]
+        lines += [f"| {name} | {value} |" for name, value in r["targets"].items()]
+        lines.append("")
+    return "\n".join(lines)

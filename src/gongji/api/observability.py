@@ -1,0 +1,133 @@
+"""Operations: Prometheus metrics at /metrics and JSON logs that carry a request id.
+
+The middleware honours a well-formed X-Request-ID (or makes one), returns it in the
+response header, and logs one JSON line per request. Refusals are counted by the
+stable code the error handlers and the gateway leave in `request.state.error_code`;
+gateway settlement transactions by infno and result. With `serve --workers N` each
+worker process exposes its own counters.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+import time
+import uuid
+from contextvars import ContextVar
+from datetime import UTC, datetime
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+REQUEST_ID: ContextVar[str | None] = ContextVar("gongji_request_id", default=None)
+_GOOD_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+SETTLEMENT_INFNOS = frozenset({"2101", "2102", "2103", "2206", "2207", "2208"})
+
+SETTLEMENTS = Counter("gongji_settlements", "Gateway settlement transactions (pre-settle, "
+                      "settle, reverse) by infno and result (ok | refused)",
+                      ["infno", "result"])
+REFUSALS = Counter("gongji_refusals", "Refused requests by stable error code", ["code"])
+REQUESTS = Counter("gongji_http_requests", "HTTP requests by method, route and status",
+                   ["method", "route", "status"])
+LATENCY = Histogram("gongji_http_request_duration_seconds", "HTTP request latency",
+                    ["method", "route"],
+                    buckets=(.002, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10))
+
+access_log = logging.getLogger("gongji.access")
+router = APIRouter(tags=["health"])
+
+
+@router.get("/metrics", include_in_schema=False)
+def metrics() -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+def count_gateway(infno: str | None, error_code: str | None) -> None:
+    """Called by the gateway for every envelope it answers."""
+    if infno in SETTLEMENT_INFNOS:
+        SETTLEMENTS.labels(infno, "refused" if error_code else "ok").inc()
+
+
+def request_id_from(scope: Scope) -> str:
+    for name, value in scope.get("headers", ()):
+        if name == b"x-request-id":
+            text = value.decode("latin-1").strip()
+            if _GOOD_ID.match(text):
+                return text
+    return uuid.uuid4().hex
+
+
+def _route(scope: Scope) -> str:
+    """The route template, never the raw path: metric labels stay few."""
+    route = scope.get("route")
+    return getattr(route, "path", None) or "unmatched"
+
+
+class RequestObserver:
+    """ASGI middleware: request id, access log line, latency and refusal metrics."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = request_id_from(scope)
+        token = REQUEST_ID.set(request_id)
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                MutableHeaders(scope=message)["X-Request-ID"] = request_id
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            self._record(scope, status, time.perf_counter() - started)
+            REQUEST_ID.reset(token)
+
+    @staticmethod
+    def _record(scope: Scope, status: int, seconds: float) -> None:
+        method, route = scope["method"], _route(scope)
+        code = (scope.get("state") or {}).get("error_code")
+        LATENCY.labels(method, route).observe(seconds)
+        REQUESTS.labels(method, route, str(status)).inc()
+        if code:
+            REFUSALS.labels(code).inc()
+        access_log.info("request", extra={"fields": {
+            "method": method, "path": scope["path"], "route": route, "status": status,
+            "duration_ms": round(seconds * 1000, 2), "error_code": code}})
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time (UTC), level, logger, message, request_id, fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {"time": datetime.fromtimestamp(record.created, UTC).isoformat(
+                     timespec="milliseconds"),
+                 "level": record.levelname.lower(), "logger": record.name,
+                 "message": record.getMessage(), "request_id": REQUEST_ID.get()}
+        entry.update(getattr(record, "fields", None) or {})
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+def configure_logging(as_json: bool = True, level: int = logging.INFO) -> None:
+    """Log to stderr, as JSON lines (or plain text for a person at a terminal)."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter() if as_json else logging.Formatter(
+        "%(asctime)s %(levelname)s %(name)s %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)

@@ -1,0 +1,31 @@
+"""窗口查询: a clerk of the person's region sees what the person sees."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from gongji.api.auth import Clerk
+from gongji.api.deps import Ctx
+from gongji.api.routes.account import CursorQ, DateFrom, DateTo, LimitQ
+from gongji.services import binding, entries, queries
+from gongji.services.hall import person_at_hall
+
+router = APIRouter(prefix="/api/v1/hall/persons", tags=["hall"])
+
+
+@router.get("/{certno}/account")
+def person_account(certno: str, caller: Clerk, ctx: Ctx) -> dict:
+    return queries.account(ctx, person_at_hall(ctx, certno, caller.admdvs))
+
+
+@router.get("/{certno}/entries")
+def person_entries(certno: str, caller: Clerk, ctx: Ctx, date_from: DateFrom = None,
+                   date_to: DateTo = None, cursor: CursorQ = None,
+                   limit: LimitQ = None) -> dict:
+    psn_no = person_at_hall(ctx, certno, caller.admdvs)
+    return entries.list_entries(ctx, psn_no, date_from, date_to, cursor, limit)
+
+
+@router.get("/{certno}/bindings")
+def person_bindings(certno: str, caller: Clerk, ctx: Ctx) -> dict:
+    return binding.list_bindings(ctx, person_at_hall(ctx, certno, caller.admdvs))

@@ -1,0 +1,446 @@
+"""Bulk imports of persons, kinships, institutions and monthly credits (个人账户划入).
+
+Every row is checked on its own; a bad row goes to the rejects file with its line
+number, a reason code and the Chinese message, while the good rows go in. Running the
+same file again changes nothing: persons are keyed by ID number, kinships by pair,
+institutions by code, credits by their reference.
+
+Two paths share the row checks below and give the same verdicts:
+- PostgreSQL: batches are COPYed into a staging table and applied set-based
+  (services/bulk.py), credits as one journal transaction per batch;
+- otherwise each row goes through the same services the REST API uses.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import Row, update
+
+from gongji.domain.errors import DomainError, refuse
+from gongji.domain.idcard import validate_certno
+from gongji.domain.kinship import Relation, inverse, parse_relation
+from gongji.domain.money import to_fen
+from gongji.domain.policy import get_policy
+from gongji.services import reference
+from gongji.services.binding import Actor
+from gongji.services.context import Context
+from gongji.services.tabular import Column, ImportFileError, RejectsFile, Table, open_table
+from gongji.store import repo
+from gongji.store.schema import institutions, persons
+
+KINDS = ("persons", "kinships", "institutions", "credits")
+DEFAULT_BATCH = 20_000
+IMPORT_ACTOR = Actor("operator", "import")
+_CODE = re.compile(r"^[0-9A-Za-z]{1,30}$")
+_CARD = re.compile(r"^[0-9A-Za-z]{1,32}$")
+_INSTITUTION_TYPES = {"hospital": "hospital", "医院": "hospital", "定点医院": "hospital",
+                      "定点医疗机构": "hospital", "pharmacy": "pharmacy", "药店": "pharmacy",
+                      "零售药店": "pharmacy", "定点零售药店": "pharmacy"}
+
+
+# --- rows ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PersonRow:
+    certno: str
+    psn_name: str
+    insutype: str
+    admdvs: str
+    stas: str
+    card_no: str | None
+
+
+@dataclass(frozen=True)
+class KinshipRow:
+    certno: str
+    relative_certno: str
+    relation: Relation  # what the relative is to the person
+
+    @property
+    def inverse(self) -> Relation:
+        return inverse(self.relation)
+
+
+@dataclass(frozen=True)
+class InstitutionRow:
+    code: str
+    name: str
+    kind: str
+    admdvs: str
+
+
+@dataclass(frozen=True)
+class CreditRow:
+    psn_no: str | None
+    certno: str | None
+    amount_fen: int
+    ref: str
+
+
+Get = Callable[[str], str]
+
+
+def _required(get: Get, column: Column) -> str:
+    value = get(column.field)
+    if not value:
+        raise refuse("INVALID_INPUT", f"缺少{column.label}")
+    return value
+
+
+PERSON_COLUMNS = (
+    Column("certno", "公民身份号码", ("身份证号码", "身份证号", "证件号码")),
+    Column("psn_name", "姓名", ("人员姓名",)),
+    Column("insutype", "险种类型", ("险种",)),
+    Column("insuplc_admdvs", "参保地医保区划", ("参保地", "统筹区", "医保区划")),
+    Column("psn_insu_stas", "参保状态", required=False),
+    Column("card_no", "社保卡号", ("社会保障卡号",), required=False),
+)
+
+
+def parse_person(get: Get) -> PersonRow:
+    c = {col.field: col for col in PERSON_COLUMNS}
+    certno = validate_certno(_required(get, c["certno"]))
+    name = reference.check_name(_required(get, c["psn_name"]))
+    insutype = _required(get, c["insutype"])
+    if insutype not in ("310", "390"):
+        raise refuse("INVALID_INPUT", "险种类型须为 310（职工）或 390（城乡居民）")
+    admdvs = reference.check_region(_required(get, c["insuplc_admdvs"]))
+    stas = get("psn_insu_stas") or "1"
+    if stas not in ("1", "2"):
+        raise refuse("INVALID_INPUT", "参保状态须为 1（参保）或 2（暂停）")
+    card_no = get("card_no") or None
+    if card_no is not None and not _CARD.match(card_no):
+        raise refuse("INVALID_INPUT", "社保卡号须为 1–32 位字母或数字")
+    return PersonRow(certno, name, insutype, admdvs, stas, card_no)
+
+
+KINSHIP_COLUMNS = (
+    Column("certno", "公民身份号码", ("身份证号码", "本人公民身份号码", "本人身份证号码")),
+    Column("relative_certno", "亲属公民身份号码", ("亲属身份证号码",)),
+    Column("relation", "亲属关系", ("关系",)),
+)
+
+
+def parse_kinship(get: Get) -> KinshipRow:
+    c = {col.field: col for col in KINSHIP_COLUMNS}
+    certno = validate_certno(_required(get, c["certno"]))
+    relative = validate_certno(_required(get, c["relative_certno"]))
+    relation = parse_relation(_required(get, c["relation"]))
+    if certno == relative:
+        raise refuse("SELF_BINDING", "亲属关系不能指向本人")
+    return KinshipRow(certno, relative, relation)
+
+
+INSTITUTION_COLUMNS = (
+    Column("fixmedins_code", "定点医药机构编码", ("机构编码",)),
+    Column("fixmedins_name", "定点医药机构名称", ("机构名称",)),
+    Column("fixmedins_type", "机构类型", ("定点医药机构类型",)),
+    Column("admdvs", "医保区划", ("所在医保区划", "统筹区")),
+)
+
+
+def parse_institution(get: Get) -> InstitutionRow:
+    c = {col.field: col for col in INSTITUTION_COLUMNS}
+    code = _required(get, c["fixmedins_code"])
+    if not _CODE.match(code):
+        raise refuse("INVALID_INPUT", "定点医药机构编码须为 1–30 位字母或数字")
+    name = _required(get, c["fixmedins_name"])
+    if len(name) > 200:
+        raise refuse("INVALID_INPUT", "机构名称须为 1–200 个字符")
+    kind = _INSTITUTION_TYPES.get(_required(get, c["fixmedins_type"]).lower())
+    if kind is None:
+        raise refuse("INVALID_INPUT", "机构类型须为 hospital（医院）或 pharmacy（零售药店）")
+    admdvs = _required(get, c["admdvs"])
+    if not re.match(r"^\d{6}$", admdvs):
+        raise refuse("INVALID_REGION", "须为6位数字")
+    return InstitutionRow(code, name, kind, admdvs)
+
+
+CREDIT_COLUMNS = (
+    Column("psn_no", "人员编号", required=False),
+    Column("certno", "公民身份号码", ("身份证号码",), required=False),
+    Column("amount", "划入金额", ("金额",)),
+    Column("ref", "划入流水号", ("流水号",)),
+)
+
+
+def parse_credit(get: Get) -> CreditRow:
+    psn_no = get("psn_no") or None
+    if psn_no is not None and len(psn_no) > 30:
+        raise refuse("INVALID_INPUT", "人员编号过长")
+    certno = validate_certno(get("certno")) if get("certno") else None
+    if psn_no is None and certno is None:
+        raise refuse("INVALID_INPUT", "缺少人员编号或公民身份号码")
+    text = get("amount")
+    if not text:
+        raise refuse("INVALID_AMOUNT", "缺少划入金额")
+    amount_fen = to_fen(text)
+    if amount_fen <= 0:
+        raise refuse("INVALID_AMOUNT", "划入金额须大于 0")
+    ref = get("ref")
+    if not ref or len(ref) > 64:
+        raise refuse("INVALID_INPUT", "划入流水号须为 1–64 个字符")
+    return CreditRow(psn_no, certno, amount_fen, ref)
+
+
+# --- verdicts shared by both paths (services/bulk.py says the same in SQL) --------------------
+
+
+def person_verdict(existing: Row | None, card_holder_id: int | None, row: PersonRow) -> str:
+    """insert | update | unchanged, or the refusal of a row that contradicts the registry."""
+    if existing is not None and existing.psn_name != row.psn_name:
+        raise refuse("NAME_MISMATCH")
+    if existing is not None and existing.insutype != row.insutype:
+        raise refuse("INSUTYPE_MISMATCH", f"已登记为 {existing.insutype}")
+    if row.card_no is not None and card_holder_id is not None and (
+            existing is None or card_holder_id != existing.id):
+        raise refuse("CARD_IN_USE")
+    if existing is None:
+        return "insert"
+    if (existing.psn_insu_stas, existing.insuplc_admdvs) != (row.stas, row.admdvs) or (
+            row.card_no is not None and row.card_no != existing.card_no):
+        return "update"
+    return "unchanged"
+
+
+def institution_verdict(existing: Row | None, row: InstitutionRow) -> str:
+    if existing is None:
+        return "insert"
+    if (existing.fixmedins_type, existing.admdvs) != (row.kind, row.admdvs):
+        raise refuse("INSTITUTION_EXISTS", "类型或医保区划与已登记的不同")
+    return "unchanged" if existing.fixmedins_name == row.name else "update"
+
+
+OUTCOME = {"insert": "inserted", "update": "updated", "unchanged": "unchanged"}
+PERSON_CREDENTIALS_DIFFER = "人员编号与公民身份号码不是同一人"
+
+
+def end_bindings_if_policy(conn, person_id: int, before: object,  # noqa: ANN001
+                           stas: str, admdvs: str, now: datetime) -> list[int]:
+    """When insurance ends or moves and the person's (former) region has switched on the
+    2026 rule, their bindings end (services/unbinding.end_for_insurance_change)."""
+    from gongji.services.unbinding import end_for_insurance_change
+
+    changes = {"psn_insu_stas": stas, "insuplc_admdvs": admdvs}
+    if (reference.insurance_ended_or_moved(before, changes)
+            and get_policy(before.insuplc_admdvs).auto_end_on_insurance_change):
+        return end_for_insurance_change(conn, person_id, IMPORT_ACTOR, now)
+    return []
+
+
+# --- one row at a time (SQLite, and any database when asked) --------------------------------
+
+
+def _person_one(ctx: Context, row: PersonRow, now: datetime) -> str:
+    with ctx.read() as uow:
+        existing = repo.person_by_certno(uow.conn, row.certno)
+        holder = repo.person_by_card(uow.conn, row.card_no) if row.card_no else None
+    verdict = person_verdict(existing, holder.id if holder else None, row)
+    if verdict == "insert":
+        reference.create_person(ctx, {"certno": row.certno, "psn_name": row.psn_name,
+                                      "insutype": row.insutype, "insuplc_admdvs": row.admdvs,
+                                      "psn_insu_stas": row.stas, "card_no": row.card_no})
+    elif verdict == "update":
+        with ctx.uow() as uow:
+            uow.conn.execute(update(persons).where(persons.c.id == existing.id).values(
+                psn_insu_stas=row.stas, insuplc_admdvs=row.admdvs,
+                card_no=row.card_no or existing.card_no, updated_at=now))
+            end_bindings_if_policy(uow.conn, existing.id, existing, row.stas, row.admdvs, now)
+            uow.commit()
+    return OUTCOME[verdict]
+
+
+def _kinship_one(ctx: Context, row: KinshipRow, now: datetime) -> str:
+    with ctx.read() as uow:
+        person = repo.person_by_certno(uow.conn, row.certno)
+        relative = repo.person_by_certno(uow.conn, row.relative_certno)
+        if person is None or relative is None:
+            raise refuse("PERSON_NOT_FOUND")
+        registered = reference.registered_relation(uow.conn, person.id, relative.id)
+    if registered == row.relation:
+        return "unchanged"
+    reference.add_kinship(ctx, {"certno": row.certno, "relative_certno": row.relative_certno,
+                                "relation": row.relation.value})
+    return "inserted"
+
+
+def _institution_one(ctx: Context, row: InstitutionRow, now: datetime) -> str:
+    with ctx.read() as uow:
+        existing = repo.institution_by_code(uow.conn, row.code)
+    verdict = institution_verdict(existing, row)
+    if verdict == "insert":
+        reference.create_institution(ctx, {"fixmedins_code": row.code, "fixmedins_name": row.name,
+                                           "fixmedins_type": row.kind, "admdvs": row.admdvs})
+        return "inserted"
+    if verdict == "update":
+        with ctx.uow() as uow:
+            uow.conn.execute(update(institutions).where(institutions.c.id == existing.id)
+                             .values(fixmedins_name=row.name))
+            uow.commit()
+        return "updated"
+    return "unchanged"
+
+
+def _credit_one(ctx: Context, row: CreditRow, now: datetime) -> str:
+    with ctx.uow() as uow:
+        person = credited_person(uow.conn, row)
+        _, moved = reference.credit_person(uow.conn, person, row.amount_fen, row.ref, now)
+        uow.commit()
+    return "inserted" if moved else "unchanged"
+
+
+def credited_person(conn, row: CreditRow) -> Row:  # noqa: ANN001
+    """The person a credit row names, by 人员编号 or else 公民身份号码 (both: must agree)."""
+    person = (repo.person_by_psn_no(conn, row.psn_no) if row.psn_no
+              else repo.person_by_certno(conn, row.certno))
+    if person is None:
+        raise refuse("PERSON_NOT_FOUND")
+    if row.psn_no and row.certno and person.certno != row.certno:
+        raise refuse("INVALID_INPUT", PERSON_CREDENTIALS_DIFFER)
+    return person
+
+
+# --- the run -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    label: str
+    columns: tuple[Column, ...]
+    parse: Callable[[Get], object]
+    keys: Callable[[object], list[tuple[str, str]]]
+    one: Callable[[Context, object, datetime], str]
+
+
+KIND = {
+    "persons": Kind("persons", "参保人员", PERSON_COLUMNS, parse_person,
+                    lambda r: [("公民身份号码", r.certno)]
+                    + ([("社保卡号", r.card_no)] if r.card_no else []), _person_one),
+    "kinships": Kind("kinships", "亲属关系", KINSHIP_COLUMNS, parse_kinship,
+                     lambda r: [("这两人的亲属关系", "|".join(sorted((r.certno,
+                                                                    r.relative_certno))))],
+                     _kinship_one),
+    "institutions": Kind("institutions", "定点医药机构", INSTITUTION_COLUMNS, parse_institution,
+                         lambda r: [("定点医药机构编码", r.code)], _institution_one),
+    "credits": Kind("credits", "个人账户划入", CREDIT_COLUMNS, parse_credit,
+                    lambda r: [("划入流水号", r.ref)], _credit_one),
+}
+
+
+@dataclass
+class Summary:
+    kind: str
+    rows: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    rejects_path: Path | None = None
+    bulk: bool = False
+    batches: int = 0
+    reasons: dict[str, int] = field(default_factory=dict)
+
+    def count(self, outcome: str, n: int = 1) -> None:
+        setattr(self, outcome, getattr(self, outcome) + n)
+
+
+def rejects_path_for(path: Path) -> Path:
+    return path.with_name(path.stem + ".rejects.csv")
+
+
+def run_import(ctx: Context, kind: str, path: Path, *, rejects_path: Path | None = None,
+               batch_size: int = DEFAULT_BATCH, bulk: bool | None = None,
+               on_start: Callable[[int], None] | None = None,
+               on_progress: Callable[[int], None] | None = None) -> Summary:
+    """Import `path`; bad rows go to the rejects file (default FILE.rejects.csv)."""
+    spec = KIND[kind]
+    table = open_table(path, spec.columns)
+    if kind == "credits" and not {"psn_no", "certno"} & table.positions.keys():
+        raise ImportFileError("缺少必需的列：人员编号 或 公民身份号码（至少一列）")
+    use_bulk = ctx.engine.dialect.name == "postgresql" if bulk is None else bulk
+    summary = Summary(kind, bulk=use_bulk)
+    summary.rejects_path = rejects_path or rejects_path_for(path)
+    rejects = RejectsFile(summary.rejects_path, table.headers)
+    if on_start:
+        on_start(table.total)
+    seen: dict[tuple[str, str], int] = {}
+    try:
+        for batch in _batches(table, batch_size):
+            good, refused = _check_rows(spec, table, batch, seen)
+            if good:
+                refused += _apply(ctx, spec, good, use_bulk, summary)
+                summary.batches += 1
+            cells_at = dict(batch)
+            for line, error in sorted(refused, key=lambda item: item[0]):
+                rejects.add(line, error.code, error.message, cells_at[line])
+                summary.reasons[error.code] = summary.reasons.get(error.code, 0) + 1
+            summary.rows += len(batch)
+            if on_progress:
+                on_progress(len(batch))
+    finally:
+        rejects.close()
+    summary.rejected = rejects.count
+    if not rejects.count:
+        summary.rejects_path = None
+    return summary
+
+
+def _batches(table: Table, size: int) -> Iterator[list[tuple[int, list[str]]]]:
+    batch: list[tuple[int, list[str]]] = []
+    for item in table.rows():
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+Refused = list[tuple[int, DomainError]]
+
+
+def _check_rows(spec: Kind, table: Table, batch: list,
+                seen: dict) -> tuple[list[tuple[int, object]], Refused]:
+    """Parse each row; a key seen on an earlier line of the file is a duplicate."""
+    good, refused = [], []
+    for line, cells in batch:
+        try:
+            row = spec.parse(table.getter(cells))
+            keys = spec.keys(row)
+            for label, value in keys:
+                earlier = seen.get((label, value))
+                if earlier is not None:
+                    raise refuse("DUPLICATE_IN_FILE", f"{label}与第 {earlier} 行相同")
+            for key in keys:
+                seen[key] = line
+        except DomainError as error:
+            refused.append((line, error))
+            continue
+        good.append((line, row))
+    return good, refused
+
+
+def _apply(ctx: Context, spec: Kind, good: list[tuple[int, object]], use_bulk: bool,
+           summary: Summary) -> Refused:
+    now = ctx.now()
+    if use_bulk:
+        from gongji.services import bulk
+
+        outcomes, refused = bulk.apply(ctx, spec.name, good, now)
+        for outcome, n in outcomes.items():
+            summary.count(outcome, n)
+        return refused
+    refused = []
+    for line, row in good:
+        try:
+            summary.count(spec.one(ctx, row, now))
+        except DomainError as error:
+            refused.append((line, error))
+    return refused

@@ -1,0 +1,262 @@
+// The insured person's portal: account, details, invitations, helpers' order, settlements,
+// notices and the e-voucher.
+"use strict";
+(() => {
+  const { api, el, yuan, when, RELATION, KIND } = G;
+  const $ = (id) => document.getElementById(id);
+  let entriesCursor = null;
+
+  const FIELD = { INVALID_CERTNO: "invite-certno", PERSON_NOT_FOUND: "invite-certno",
+    NAME_MISMATCH: "invite-name", INVALID_INPUT: null };
+
+  async function start() {
+    const account = await api("GET", "/api/v1/account");
+    const who = G.who();
+    $("me-name").textContent = who && who.psn_name ? who.psn_name : "";
+    $("me-psn").textContent = `人员编号 ${account.psn_no}`;
+    G.showApp();
+    showAccount(account);
+    await Promise.all([loadEntries(true), loadChart(), loadNoticesCount()]);
+  }
+
+  // Tabs ---------------------------------------------------------------------------------
+  document.querySelectorAll(".tabs button").forEach((button) => button.addEventListener("click", () => openTab(button.dataset.tab)));
+  const loaders = { account: refreshAccount, invitations: loadInvitations, bindings: loadBindings,
+    settlements: loadSettlements, notices: loadNotices };
+  async function openTab(name) {
+    document.querySelectorAll(".tabs button").forEach((b) => b.setAttribute("aria-pressed", String(b.dataset.tab === name)));
+    document.querySelectorAll("[data-panel]").forEach((p) => { p.hidden = p.dataset.panel !== name; });
+    if (loaders[name]) await loaders[name]();
+  }
+
+  // Account, details, chart ----------------------------------------------------------------
+  function showAccount(account) {
+    $("balance").textContent = yuan(account.balance);
+    $("account-status").textContent = { normal: "账户正常", frozen: "账户已冻结", none: "无职工医保个人账户" }[account.status];
+  }
+  async function refreshAccount() {
+    showAccount(await api("GET", "/api/v1/account"));
+    await Promise.all([loadEntries(true), loadChart()]);
+  }
+
+  function period() {
+    const params = new URLSearchParams();
+    if ($("entries-from").value) params.set("from", $("entries-from").value);
+    if ($("entries-to").value) params.set("to", $("entries-to").value);
+    return params;
+  }
+
+  async function loadEntries(reset) {
+    const params = period();
+    if (!reset && entriesCursor) params.set("cursor", entriesCursor);
+    const data = await api("GET", `/api/v1/account/entries?${params}`);
+    const body = $("entries").tBodies[0];
+    if (reset) body.replaceChildren();
+    for (const e of data.entries) {
+      body.append(el("tr", {},
+        el("td", {}, when(e.time)), el("td", {}, KIND[e.kind] || e.kind),
+        el("td", { class: `num ${e.amount < 0 ? "neg" : "pos"}` }, yuan(e.amount)),
+        el("td", {}, e.beneficiary_certno ? `${RELATION[e.relation] || ""} ${e.beneficiary_name || e.beneficiary_certno}` : "本人"),
+        el("td", {}, e.fixmedins_name || e.fixmedins_code || "")));
+    }
+    if (!body.children.length) body.append(el("tr", {}, el("td", { colspan: 5 }, "该期间没有明细")));
+    entriesCursor = data.next_cursor;
+    $("entries-more").hidden = !entriesCursor;
+  }
+  $("entries-more").addEventListener("click", () => loadEntries(false));
+  $("entries-filter").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    G.clearErrors($("entries-filter"));
+    try { await loadEntries(true); } catch (err) { G.showError($("entries-filter"), err, { INVALID_INPUT: "entries-from" }); }
+  });
+  for (const [button, ext] of [["export-csv", "csv"], ["export-xlsx", "xlsx"]]) {
+    $(button).addEventListener("click", async () => {
+      try { await G.download(`/api/v1/account/entries.${ext}?${period()}`, `使用明细.${ext}`); }
+      catch (err) { G.showError($("entries-filter"), err); }
+    });
+  }
+
+  // What relatives used each month, for the last 12 months, from the details.
+  async function loadChart() {
+    const since = new Date(); since.setMonth(since.getMonth() - 11); since.setDate(1);
+    const from = since.toISOString().slice(0, 10);
+    const months = new Map();
+    for (let i = 0; i < 12; i++) {
+      const d = new Date(since.getFullYear(), since.getMonth() + i, 1);
+      months.set(`${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}`, 0);
+    }
+    let cursor = null, pages = 0;
+    do {
+      const params = new URLSearchParams({ from });
+      if (cursor) params.set("cursor", cursor);
+      const data = await api("GET", `/api/v1/account/entries?${params}`);
+      for (const e of data.entries) {
+        if (!e.binding_id || !["settlement", "reversal", "premium", "premium_reversal"].includes(e.kind)) continue;
+        const month = e.time.slice(0, 7);
+        if (months.has(month)) months.set(month, months.get(month) - e.amount);
+      }
+      cursor = data.next_cursor; pages += 1;
+    } while (cursor && pages < 20);
+    drawChart([...months.entries()]);
+  }
+
+  function drawChart(points) {
+    const ns = "http://www.w3.org/2000/svg";
+    const svg = document.createElementNS(ns, "svg");
+    svg.setAttribute("viewBox", "0 0 360 180");
+    const max = Math.max(1, ...points.map(([, v]) => v));
+    points.forEach(([month, value], i) => {
+      const h = Math.round((Math.max(0, value) / max) * 130), x = 8 + i * 29;
+      const rect = document.createElementNS(ns, "rect");
+      Object.entries({ x, y: 150 - h, width: 20, height: h, class: "bar-rect" }).forEach(([k, v]) => rect.setAttribute(k, v));
+      const title = document.createElementNS(ns, "title"); title.textContent = `${month}：${yuan(value)} 元`; rect.append(title);
+      const label = document.createElementNS(ns, "text");
+      label.setAttribute("x", x); label.setAttribute("y", 166); label.textContent = month.slice(5);
+      svg.append(rect, label);
+      if (value > 0) {
+        const amount = document.createElementNS(ns, "text");
+        amount.setAttribute("x", x); amount.setAttribute("y", 146 - h); amount.textContent = Math.round(value);
+        svg.append(amount);
+      }
+    });
+    $("chart").replaceChildren(svg);
+    $("chart").setAttribute("aria-label", "亲属每月使用共济资金：" + points.map(([m, v]) => `${m} ${yuan(v)}元`).join("，"));
+  }
+
+  // Invitations ------------------------------------------------------------------------------
+  $("invite-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const form = event.target;
+    G.clearErrors(form);
+    const body = Object.fromEntries(new FormData(form));
+    body.beneficiary_certno = body.beneficiary_certno.trim().toUpperCase();
+    await G.busy(form.querySelector("button[type=submit]"), async () => {
+      try {
+        const answer = await api("POST", "/api/v1/invitations", body);
+        form.reset();
+        G.toast(answer.status === "active" ? "已为未成年子女直接开通共济" : "邀请已发送，等待对方确认");
+      } catch (err) { G.showError(form, err, FIELD); }
+    });
+  });
+
+  async function loadInvitations() {
+    const data = await api("GET", "/api/v1/invitations");
+    const status = { pending: "待确认", active: "已生效", declined: "已拒绝", withdrawn: "已撤回", expired: "已过期" };
+    const item = (inv, actions) => el("li", {},
+      el("strong", {}, `${inv.counterpart_name}（${inv.counterpart_certno}）`), ` ${RELATION[inv.relation] || inv.relation} · ${status[inv.status]}`,
+      inv.status === "pending" ? el("div", { class: "muted" }, `有效期至 ${when(inv.expires_at)}`) : null,
+      inv.status === "pending" ? el("div", {}, actions) : null);
+    $("received").replaceChildren(...data.received.map((inv) => item(inv, [
+      el("button", { type: "button", class: "primary", onclick: (e) => answer(e.target, inv, "accept") }, "接受"),
+      el("button", { type: "button", onclick: (e) => answer(e.target, inv, "decline") }, "拒绝")])));
+    $("sent").replaceChildren(...data.sent.map((inv) => item(inv, [
+      el("button", { type: "button", onclick: (e) => answer(e.target, inv, "withdraw") }, "撤回")])));
+    if (!data.received.length) $("received").append(el("li", { class: "muted" }, "没有收到邀请"));
+    if (!data.sent.length) $("sent").append(el("li", { class: "muted" }, "没有发出邀请"));
+  }
+
+  async function answer(button, inv, action) {
+    await G.busy(button, async () => {
+      try {
+        await api("POST", `/api/v1/invitations/${inv.invitation_id}/${action}`);
+        G.toast({ accept: "已接受，共济关系已生效", decline: "已拒绝邀请", withdraw: "已撤回邀请" }[action]);
+        await loadInvitations();
+      } catch (err) { $("invitations-error").textContent = err.message; }
+    });
+  }
+
+  // Bindings and deduction order -----------------------------------------------------------------
+  let helperOrder = [];
+  async function loadBindings() {
+    const data = await api("GET", "/api/v1/bindings");
+    helperOrder = data.as_beneficiary.filter((b) => b.status === "active").sort((a, b) => a.order - b.order);
+    renderHelpers();
+    const mine = data.as_helper.filter((b) => b.status === "active");
+    $("beneficiaries").replaceChildren(...mine.map((b) => el("li", {},
+      `${b.counterpart_name}（${b.counterpart_certno}）${RELATION[b.relation] || ""} `,
+      el("button", { type: "button", onclick: () => unbind(b) }, "解绑"))));
+    if (!mine.length) $("beneficiaries").append(el("li", { class: "muted" }, "暂无"));
+  }
+
+  function renderHelpers() {
+    $("helpers").replaceChildren(...helperOrder.map((b, i) => el("li", { "data-binding": b.binding_id },
+      `${b.counterpart_name}（${b.counterpart_certno}，${RELATION[b.relation] || ""}） `,
+      el("button", { type: "button", disabled: i === 0, "aria-label": `上移 ${b.counterpart_name}`, onclick: () => move(i, -1) }, "上移"),
+      el("button", { type: "button", disabled: i === helperOrder.length - 1, "aria-label": `下移 ${b.counterpart_name}`, onclick: () => move(i, 1) }, "下移"),
+      el("button", { type: "button", onclick: () => unbind(b) }, "解绑"))));
+    if (!helperOrder.length) $("helpers").append(el("li", { class: "muted" }, "暂无亲属为您付费"));
+    $("save-order").hidden = helperOrder.length < 2;
+  }
+
+  function move(i, step) {
+    const j = i + step;
+    [helperOrder[i], helperOrder[j]] = [helperOrder[j], helperOrder[i]];
+    renderHelpers();
+    const buttons = $("helpers").children[j].querySelectorAll("button");
+    (buttons[step < 0 ? 0 : 1].disabled ? buttons[step < 0 ? 1 : 0] : buttons[step < 0 ? 0 : 1]).focus();
+  }
+
+  $("save-order").addEventListener("click", (event) => G.busy(event.target, async () => {
+    $("order-error").textContent = "";
+    try {
+      await api("PUT", "/api/v1/deduction-order", { binding_ids: helperOrder.map((b) => b.binding_id) });
+      G.toast("扣款顺序已保存，下次结算起生效");
+      await loadBindings();
+    } catch (err) { $("order-error").textContent = err.message; }
+  }));
+
+  function unbind(binding) {
+    const dialog = $("unbind-dialog");
+    $("unbind-text").textContent = `解除与 ${binding.counterpart_name}（${RELATION[binding.relation] || ""}）的共济关系后，之后的结算不再使用该账户；已发生的结算撤销时仍退回原账户。`;
+    dialog.returnValue = "";
+    dialog.showModal();
+    dialog.addEventListener("close", async () => {
+      if (dialog.returnValue !== "ok") return;
+      try {
+        await api("DELETE", `/api/v1/bindings/${binding.binding_id}`);
+        G.toast("已解除共济关系");
+        await loadBindings();
+      } catch (err) { $("bindings-error").textContent = err.message; }
+    }, { once: true });
+  }
+
+  // Settlements, notices, e-voucher -----------------------------------------------------------------
+  async function loadSettlements() {
+    const data = await api("GET", "/api/v1/settlements");
+    $("settlements").replaceChildren(...data.settlements.map((s) => el("li", {},
+      el("strong", {}, `${when(s.setl_time)} · ${s.fixmedins_name || s.fixmedins_code}${s.reversed ? "（已撤销）" : ""}`),
+      el("dl", { class: "facts" },
+        el("dt", {}, "医疗费总额"), el("dd", {}, yuan(s.medfee_sumamt)),
+        el("dt", {}, "统筹基金"), el("dd", {}, yuan(s.fund_pay_sumamt)),
+        el("dt", {}, "本人账户"), el("dd", {}, yuan(s.acct_pay)),
+        ...s.mulaid_detail.flatMap((d) => [el("dt", {}, `共济：${RELATION[d.relation] || ""} ${d.helper_name || d.helper_certno}`), el("dd", {}, yuan(d.amount))]),
+        el("dt", {}, "现金"), el("dd", {}, yuan(s.psn_cash_pay))))));
+    if (!data.settlements.length) $("settlements").append(el("li", { class: "muted" }, "暂无结算记录"));
+  }
+
+  async function loadNoticesCount() {
+    const data = await api("GET", "/api/v1/notices");
+    $("unread").textContent = data.unread ? String(data.unread) : "";
+  }
+  async function loadNotices() {
+    const data = await api("GET", "/api/v1/notices");
+    $("unread").textContent = data.unread ? String(data.unread) : "";
+    $("notices").replaceChildren(...data.notices.map((n) => el("li", { class: n.read_at ? "" : "unread" },
+      el("div", {}, n.text), el("div", { class: "muted" }, when(n.time || n.at)),
+      n.read_at ? null : el("button", { type: "button", onclick: async () => { await api("POST", `/api/v1/notices/${n.notice_id || n.id}/read`); await loadNotices(); } }, "标为已读"))));
+    if (!data.notices.length) $("notices").append(el("li", { class: "muted" }, "暂无消息"));
+  }
+
+  $("evoucher-new").addEventListener("click", (event) => G.busy(event.target, async () => {
+    $("evoucher-error").textContent = "";
+    try {
+      const voucher = await api("POST", "/api/v1/evoucher");
+      $("evoucher-qr").src = `/web/qr.svg?data=${encodeURIComponent(voucher.token)}`;
+      $("evoucher-token").textContent = voucher.token;
+      $("evoucher-expires").textContent = when(voucher.expires_at);
+      $("evoucher").hidden = false;
+    } catch (err) { $("evoucher-error").textContent = err.message; }
+  }));
+
+  G.signIn(start);
+})();
