@@ -344,3 +344,37 @@ def test_unbinding_twice_is_a_conflict_and_changes_nothing(api, two_helpers):
     # the order closes up over the binding that is left
     assert [(b["binding_id"], b["order"]) for b in fam.bindings(fam["wife"])["as_beneficiary"]
             if b["status"] == "active"] == [(fam.second, 1)]
+
+
+# --- the hall -----------------------------------------------------------------------------------
+
+
+def test_a_hall_binding_without_the_documents_checked_is_refused(api, fam):
+    helper, wife = fam["helper"], fam["wife"]
+    clerk = api.token("clerk", "clerk-2", "542500")
+    before = fam.snapshot(helper, wife)
+    for checked in (False, None):
+        body = {"helper_certno": helper["certno"], "beneficiary_certno": wife["certno"],
+                "relation": "spouse", "documents_checked": checked}
+        response = api.post("/api/v1/bindings", {k: v for k, v in body.items() if v is not None},
+                            clerk)
+        assert response.status_code == 422
+        assert response.json()["code"] in ("DOCUMENTS_NOT_CHECKED", "INVALID_INPUT")
+    assert fam.snapshot(helper, wife) == before
+
+
+def test_a_hall_binding_records_the_clerk_and_both_parties_documents(api, fam):
+    helper, wife = fam["helper"], fam["wife"]
+    clerk = api.token("clerk", "clerk-2", "542500")
+    bound = api.post("/api/v1/bindings", {"helper_certno": helper["certno"],
+                                          "beneficiary_certno": wife["certno"],
+                                          "relation": "spouse", "documents_checked": True},
+                     clerk)
+    assert bound.status_code == 201
+    entry = fam.audit(wife)[-1]
+    assert (entry["action"], entry["actor_role"], entry["actor_id"], entry["channel"]) == (
+        "activate", "clerk", "clerk-2", "hall")
+    assert entry["detail"]["documents"]["checked"] == [
+        "helper_id_card", "helper_ss_card", "beneficiary_id_card", "beneficiary_ss_card"]
+    seen = api.get(f"/api/v1/bindings/{bound.json()['binding_id']}", wife["token"]).json()
+    assert (seen["channel"], seen["verification"]) == ("hall", "registry")

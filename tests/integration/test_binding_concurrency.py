@@ -69,17 +69,21 @@ def race_unbinding_against_settlements(world: World, workers: int = 8, warmup: i
     committed: list[float] = []
 
     def keep_settling() -> None:
-        while not stop.is_set():
-            started = time.perf_counter()
-            out = ok(world.settle(code, patient, "1.00", infno="2102"))
-            drew = any(line["helper_psn_no"] == helper["psn_no"] for line in out["mulaid_detail"])
-            with lock:
-                attempts.append(Attempt(started, drew))
-                if committed and sum(a.started > committed[0] for a in attempts) >= after:
-                    stop.set()
+        try:
+            while not stop.is_set():
+                started = time.perf_counter()
+                out = ok(world.settle(code, patient, "1.00", infno="2102"))
+                drew = any(line["helper_psn_no"] == helper["psn_no"]
+                           for line in out["mulaid_detail"])
+                with lock:
+                    attempts.append(Attempt(started, drew))
+                    if committed and sum(a.started > committed[0] for a in attempts) >= after:
+                        stop.set()
+        finally:
+            stop.set()  # one failing worker ends the race instead of leaving the others spinning
 
     def unbind_mid_stream() -> float:
-        while len(attempts) < warmup:
+        while len(attempts) < warmup and not stop.is_set():
             time.sleep(0.001)
         sent = time.perf_counter()
         unbinding.unbind(world.ctx, binding_id, Actor("person", helper["psn_no"], "national_app"))

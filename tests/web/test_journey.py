@@ -9,30 +9,16 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
+from helpers import demo, fill_bill, read_credential, sign_in
+
 pytestmark = pytest.mark.web
-
-
-def demo(page: Page, base: str) -> dict:
-    data = page.request.get(f"{base}/web/demo/identities").json()
-    return {p["psn_name"]: p for p in data["persons"]}
-
-
-def sign_in(page: Page, base: str, path: str, label: str) -> None:
-    page.goto(f"{base}/{path}")
-    page.evaluate("sessionStorage.clear()")
-    page.goto(f"{base}/{path}")
-    page.get_by_role("button", name=re.compile(label)).click()
-    expect(page.locator("#app")).to_be_visible()
 
 
 def settle_at_counter(page: Page, base: str, certno: str, amount: str) -> None:
     sign_in(page, base, "counter", "狮泉河大药房")
-    page.get_by_label("凭证类型").select_option("02")
-    page.get_by_label("凭证号码").fill(certno)
-    page.get_by_role("button", name="读取").click()
+    read_credential(page, "02", certno)
     expect(page.locator("#pt-name")).to_have_text("次仁央宗")
-    page.get_by_label("医疗费总额").fill(amount)
-    page.get_by_label("全自费金额").fill(amount)
+    fill_bill(page, amount)
     page.get_by_role("button", name="结算", exact=True).dblclick()  # a double click settles once
     expect(page.locator("#r-kind")).to_have_text("结算成功")
 
@@ -75,6 +61,10 @@ def test_invite_accept_order_settle_see_unbind(page: Page, live_server: str, sho
     expect(page.locator("#entries tbody")).to_contain_text("-100.00")
     expect(page.locator("#chart")).to_have_attribute("aria-label", re.compile(r"100\.00元"))
     shoot("portal-account")
+    page.get_by_role("button", name="消息").click()
+    expect(page.locator("#notices")).to_contain_text("使用共济资金 100.00 元")
+    page.get_by_role("button", name="标为已读").first.click()
+    expect(page.locator("#notices li.unread")).to_have_count(0)
     page.get_by_role("button", name="共济关系").click()
     page.locator("#beneficiaries").get_by_role("button", name="解绑").click()
     page.get_by_role("button", name="确认解绑").click()
@@ -83,5 +73,11 @@ def test_invite_accept_order_settle_see_unbind(page: Page, live_server: str, sho
     settle_at_counter(page, base, elder["certno"], "50.00")  # now only 卓玛 pays
     expect(page.locator("#r-helpers")).not_to_contain_text("扎*")
     expect(page.locator("#r-helpers")).to_contain_text("卓*")
+    sign_in(page, base, "portal", "次仁央宗")  # she sees who paid what for each bill
+    page.get_by_role("button", name="结算记录").click()
+    expect(page.locator("#settlements li")).to_have_count(2)
+    expect(page.locator("#settlements li").nth(1)).to_contain_text("扎*")
+    expect(page.locator("#settlements li").nth(0)).to_contain_text("卓*")
+    shoot("portal-settlements")
     sign_in(page, base, "portal", "扎西")
     expect(page.locator("#balance")).to_have_text("700.00")

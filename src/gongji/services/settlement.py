@@ -18,6 +18,7 @@ from gongji.domain.bill import Bill
 from gongji.domain.errors import refuse
 from gongji.domain.money import to_yuan
 from gongji.domain.fund import FundResult, pooled_fund
+from gongji.domain.idcard import mask_name
 from gongji.domain.policy import get_policy
 from gongji.domain.waterfall import Allocation, Source, allocate
 from gongji.services import accumulators, evoucher, notices
@@ -278,8 +279,7 @@ def reverse(conn: Connection, inst_code: str, infno: str, setl_id: str, psn_no: 
         "acct_mulaid_pay": to_yuan(-original.acct_mulaid_pay_fen),
         "psn_cash_pay": to_yuan(-original.psn_cash_pay_fen),
         "balc": to_yuan(balc), "setl_time": inf_time(now)},
-        "mulaid_detail": [{"helper_psn_no": _psn_no(conn, p.helper_id),
-                           "amount": to_yuan(-p.amount_fen)} for p in parts]}
+        "mulaid_detail": _reversal_detail(conn, parts)}
 
 
 def _reversal_legs(conn: Connection, original: Row, patient: Row, inst: Row, parts: list[Row],
@@ -302,8 +302,12 @@ def _reversal_legs(conn: Connection, original: Row, patient: Row, inst: Row, par
     return legs
 
 
-def _psn_no(conn: Connection, person_id: int) -> str:
-    return conn.execute(select(persons.c.psn_no).where(persons.c.id == person_id)).scalar_one()
+def _reversal_detail(conn: Connection, parts: list[Row]) -> list[dict]:
+    """What each helper got back, named as in the settlement's own answer."""
+    helpers = repo.persons_by_ids(conn, [p.helper_id for p in parts])
+    return [{"helper_psn_no": helpers[p.helper_id].psn_no,
+             "helper_name": mask_name(helpers[p.helper_id].psn_name),
+             "relation": p.relation, "amount": to_yuan(-p.amount_fen)} for p in parts]
 
 
 def person_info(conn: Connection, cert_type: str, cert_no: str, now: datetime) -> dict:

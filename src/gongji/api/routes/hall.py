@@ -7,10 +7,16 @@ from fastapi import APIRouter
 from gongji.api.auth import Clerk
 from gongji.api.deps import Ctx
 from gongji.api.routes.account import CursorQ, DateFrom, DateTo, LimitQ
-from gongji.services import binding, entries, queries
+from gongji.services import binding, entries, queries, reference
 from gongji.services.hall import person_at_hall
 
 router = APIRouter(prefix="/api/v1/hall/persons", tags=["hall"])
+
+
+@router.get("/{certno}")
+def person_record(certno: str, caller: Clerk, ctx: Ctx) -> dict:
+    """The person's record, for the window where they stand with their ID card."""
+    return reference.get_person(ctx, person_at_hall(ctx, certno, caller.admdvs))
 
 
 @router.get("/{certno}/account")

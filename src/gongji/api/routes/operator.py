@@ -7,11 +7,8 @@ from fastapi import APIRouter, Request
 from gongji.api.auth import Operator, issue_token
 from gongji.api.deps import Ctx
 from gongji.api.schemas import CreditIn, InstitutionIn, KinshipIn, PersonIn, PersonPatch, TokenIn
-from gongji.domain.errors import refuse
-from gongji.domain.policy import get_policy
-from gongji.services import reference
+from gongji.services import reference, tokens
 from gongji.services.clock import iso
-from gongji.store import repo
 
 router = APIRouter(prefix="/api/v1", tags=["operator"])
 
@@ -27,15 +24,7 @@ def create_token(body: TokenIn, caller: Operator, ctx: Ctx, request: Request) ->
 
 
 def _check_subject(ctx: Ctx, body: TokenIn) -> None:
-    with ctx.uow() as uow:
-        if body.role == "person" and repo.person_by_psn_no(uow.conn, body.subject) is None:
-            raise refuse("PERSON_NOT_FOUND")
-        if body.role == "institution" and repo.institution_by_code(uow.conn, body.subject) is None:
-            raise refuse("INSTITUTION_NOT_FOUND")
-    if body.role == "clerk":
-        if body.admdvs is None:
-            raise refuse("INVALID_INPUT", "经办人员令牌须指定统筹区 admdvs")
-        get_policy(body.admdvs)
+    tokens.check_subject(ctx, body.role, body.subject, body.admdvs)
 
 
 @router.post("/persons", status_code=201)

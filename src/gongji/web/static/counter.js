@@ -53,10 +53,24 @@
   }
 
   const BILL_ERRORS = { INVALID_AMOUNT: "medfee", AMOUNT_MISMATCH: "medfee" };
+  const AMOUNT = /^\d{1,8}(\.\d{1,2})?$/;
+
+  // Check each amount here first, so the message stands next to the field that is wrong.
+  function checkAmounts(form) {
+    for (const id of BILL_FIELDS) {
+      const value = $(id).value.trim() || "0";
+      if (!AMOUNT.test(value)) {
+        G.showError(form, { code: "BAD", message: "金额须为不超过两位小数的非负数" }, { BAD: id });
+        return false;
+      }
+    }
+    return true;
+  }
 
   async function run(kind, button) {
     const form = $("bill-form");
     G.clearErrors(form);
+    if (!checkAmounts(form)) return;
     await G.busy(button, async () => {
       try {
         let msgid = newMsgid();

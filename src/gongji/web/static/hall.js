@@ -25,7 +25,7 @@
   async function showPerson(certno) {
     const base = `/api/v1/hall/persons/${encodeURIComponent(certno)}`;
     const [person, bindings, entries] = await Promise.all([
-      api("GET", `${base}/account`), api("GET", `${base}/bindings`), api("GET", `${base}/entries`)]);
+      api("GET", base), api("GET", `${base}/bindings`), api("GET", `${base}/entries`)]);
     current = certno;
     $("p-name").textContent = person.psn_name || "";
     $("p-psn").textContent = person.psn_no;

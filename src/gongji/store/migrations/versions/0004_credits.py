@@ -30,12 +30,6 @@ def upgrade() -> None:
         sa.CheckConstraint("amount_fen > 0", name=op.f("ck_credits_positive")),
         sa.CheckConstraint("(reversed_at IS NULL) = (reversal_txn_id IS NULL)",
                            name=op.f("ck_credits_reversal_pair")),
-        sa.ForeignKeyConstraint(["account_id"], ["accounts.id"],
-                                name=op.f("fk_credits_account_id_accounts")),
-        sa.ForeignKeyConstraint(["source_account_id"], ["accounts.id"],
-                                name=op.f("fk_credits_source_account_id_accounts")),
-        sa.ForeignKeyConstraint(["person_id"], ["persons.id"],
-                                name=op.f("fk_credits_person_id_persons")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_credits")),
         sa.UniqueConstraint("ref", name=op.f("uq_credits_ref")),
     )
