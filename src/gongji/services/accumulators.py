@@ -8,6 +8,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from gongji.domain.fund import Accumulator, give_back
 from gongji.store.schema import fund_accumulators as acc_table
+from gongji.store.writebehind import defer
 
 
 def _key(person_id: int, year: int, scene: str):  # noqa: ANN202
@@ -49,9 +50,9 @@ _WRITE = update(acc_table).where(
 
 
 def write(conn: Connection, person_id: int, year: int, scene: str, acc: Accumulator) -> None:
-    conn.execute(_WRITE, {"w_person": person_id, "w_year": year, "w_scene": scene,
-                          "deductible_used_fen": acc.deductible_used_fen,
-                          "fund_paid_fen": acc.fund_paid_fen})
+    defer(conn, _WRITE, {"w_person": person_id, "w_year": year, "w_scene": scene,
+                         "deductible_used_fen": acc.deductible_used_fen,
+                         "fund_paid_fen": acc.fund_paid_fen})
 
 
 def give_back_settlement(conn: Connection, settlement: Row) -> None:

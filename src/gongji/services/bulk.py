@@ -61,7 +61,6 @@ def _stage(conn: Connection, name: str, ddl: str, columns: tuple[str, ...],
     with cursor, cursor.copy(f"COPY {name} ({', '.join(columns)}) FROM STDIN") as copy:
         for row in values:
             copy.write_row(row)
-    conn.execute(text(f"ANALYZE {name}"))  # temp tables get no statistics by themselves
 
 
 def _refusals(conn: Connection, table: str, make: Callable[[str, object], DomainError]) -> Refused:
@@ -81,6 +80,9 @@ def _outcomes(conn: Connection, table: str) -> dict[str, int]:
             "unchanged": _count(conn, table, "unchanged")}
 
 
+# Lookups are LATERAL index probes per staged row: a plain join would let the planner
+# hash the whole persons table for every batch.
+
 # --- persons --------------------------------------------------------------------------------
 
 _PERSON_VERDICT = """
@@ -97,8 +99,8 @@ SELECT s.*, p.id AS pid, p.psn_insu_stas AS p_stas, p.insuplc_admdvs AS p_admdvs
                  THEN 'update'
             ELSE 'unchanged' END AS verdict
 FROM stage_persons s
-LEFT JOIN persons p ON p.certno = s.certno
-LEFT JOIN persons h ON h.card_no = s.card_no
+LEFT JOIN LATERAL (SELECT * FROM persons WHERE certno = s.certno OFFSET 0) p ON true
+LEFT JOIN LATERAL (SELECT id FROM persons WHERE card_no = s.card_no OFFSET 0) h ON true
 """
 
 _PERSON_INSERT = """
@@ -167,9 +169,10 @@ SELECT s.line, s.relation, s.inverse, p.id AS pid, r.id AS rid, NULL::text AS de
             WHEN k.relation <> s.relation THEN 'KINSHIP_CONFLICT'
             ELSE 'unchanged' END AS verdict
 FROM stage_kinships s
-LEFT JOIN persons p ON p.certno = s.certno
-LEFT JOIN persons r ON r.certno = s.relative_certno
-LEFT JOIN kinships k ON k.person_id = p.id AND k.relative_id = r.id
+LEFT JOIN LATERAL (SELECT id FROM persons WHERE certno = s.certno OFFSET 0) p ON true
+LEFT JOIN LATERAL (SELECT id FROM persons WHERE certno = s.relative_certno OFFSET 0) r ON true
+LEFT JOIN LATERAL (SELECT relation FROM kinships
+                   WHERE person_id = p.id AND relative_id = r.id OFFSET 0) k ON true
 """
 
 _KINSHIP_INSERT = """
@@ -250,8 +253,10 @@ WITH found AS (
          COALESCE(bp.id, bc.id) AS person_id, COALESCE(bp.certno, bc.certno) AS p_certno,
          COALESCE(bp.insuplc_admdvs, bc.insuplc_admdvs) AS admdvs
   FROM stage_credits s
-  LEFT JOIN persons bp ON bp.psn_no = s.psn_no
-  LEFT JOIN persons bc ON s.psn_no IS NULL AND bc.certno = s.certno
+  LEFT JOIN LATERAL (SELECT id, certno, insuplc_admdvs FROM persons
+                     WHERE psn_no = s.psn_no OFFSET 0) bp ON true
+  LEFT JOIN LATERAL (SELECT id, certno, insuplc_admdvs FROM persons
+                     WHERE s.psn_no IS NULL AND certno = s.certno OFFSET 0) bc ON true
 )
 SELECT f.line, f.ref, f.amount_fen, f.person_id, f.admdvs, a.id AS account_id,
        NULL::text AS detail,
@@ -260,7 +265,9 @@ SELECT f.line, f.ref, f.amount_fen, f.person_id, f.admdvs, a.id AS account_id,
                  THEN 'INVALID_INPUT'
             WHEN a.id IS NULL THEN 'NO_ACCOUNT'
             ELSE 'insert' END AS verdict
-FROM found f LEFT JOIN accounts a ON a.person_id = f.person_id AND a.kind = 'personal'
+FROM found f
+LEFT JOIN LATERAL (SELECT id FROM accounts WHERE person_id = f.person_id AND kind = 'personal'
+                   OFFSET 0) a ON true
 """
 
 # Under the account locks: a credit of these accounts committed meanwhile is seen now.

@@ -48,7 +48,7 @@ def _reverse(conn: Connection, ref: str, now: datetime) -> dict:
                                      f"划入 {yuan_text(credit.amount_fen)} 元")
     txn_id = new_txn_id(conn)
     flipped = conn.execute(update(credits).where(
-        credits.c.id == credit.id, credits.c.reversed_at.is_(None),
+        credits.c.ref == ref, credits.c.reversed_at.is_(None),
     ).values(reversed_at=now, reversal_txn_id=txn_id)).rowcount
     if flipped != 1:
         raise refuse("CREDIT_ALREADY_REVERSED")

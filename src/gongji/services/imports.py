@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -170,6 +171,17 @@ CREDIT_COLUMNS = (
 )
 
 
+_PLAIN_YUAN = re.compile(r"(\d{1,8})(?:\.(\d{1,2}))?")
+
+
+def _yuan_fen(text: str) -> int:
+    """to_fen, with a shortcut for the plain amounts a million-row file is made of."""
+    plain = _PLAIN_YUAN.fullmatch(text)
+    if plain is None:
+        return to_fen(text)  # everything else, and the exact reason it is refused
+    return int(plain[1]) * 100 + int((plain[2] or "0").ljust(2, "0"))
+
+
 def parse_credit(get: Get) -> CreditRow:
     psn_no = get("psn_no") or None
     if psn_no is not None and len(psn_no) > 30:
@@ -180,7 +192,7 @@ def parse_credit(get: Get) -> CreditRow:
     text = get("amount")
     if not text:
         raise refuse("INVALID_AMOUNT", "缺少划入金额")
-    amount_fen = to_fen(text)
+    amount_fen = _yuan_fen(text)
     if amount_fen <= 0:
         raise refuse("INVALID_AMOUNT", "划入金额须大于 0")
     ref = get("ref")
@@ -371,25 +383,43 @@ def run_import(ctx: Context, kind: str, path: Path, *, rejects_path: Path | None
     if on_start:
         on_start(table.total)
     seen: dict[tuple[str, str], int] = {}
-    try:
-        for batch in _batches(table, batch_size):
-            good, refused = _check_rows(spec, table, batch, seen)
-            if good:
-                refused += _apply(ctx, spec, good, use_bulk, summary)
-                summary.batches += 1
-            cells_at = dict(batch)
-            for line, error in sorted(refused, key=lambda item: item[0]):
-                rejects.add(line, error.code, error.message, cells_at[line])
-                summary.reasons[error.code] = summary.reasons.get(error.code, 0) + 1
-            summary.rows += len(batch)
-            if on_progress:
-                on_progress(len(batch))
-    finally:
-        rejects.close()
+    # The database applies batch k while the next batch is read and checked; batches
+    # still commit one after another, in file order.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="import") as worker:
+        pending = None
+        try:
+            for batch in _batches(table, batch_size):
+                good, refused = _check_rows(spec, table, batch, seen)
+                applying = worker.submit(_apply, ctx, spec, good, use_bulk) if good else None
+                if pending:
+                    _finish(*pending, summary, rejects, on_progress)
+                pending = (batch, refused, applying)
+            if pending:
+                _finish(*pending, summary, rejects, on_progress)
+        finally:
+            rejects.close()
     summary.rejected = rejects.count
     if not rejects.count:
         summary.rejects_path = None
     return summary
+
+
+def _finish(batch: list, refused: Refused, applying: Future | None, summary: Summary,
+            rejects: RejectsFile, on_progress: Callable[[int], None] | None) -> None:
+    """Wait for a batch, count its outcomes and write its rejects in line order."""
+    if applying is not None:
+        outcomes, refused_by_db = applying.result()
+        refused = refused + refused_by_db
+        for outcome, n in outcomes.items():
+            summary.count(outcome, n)
+        summary.batches += 1
+    cells_at = dict(batch)
+    for line, error in sorted(refused, key=lambda item: item[0]):
+        rejects.add(line, error.code, error.message, cells_at[line])
+        summary.reasons[error.code] = summary.reasons.get(error.code, 0) + 1
+    summary.rows += len(batch)
+    if on_progress:
+        on_progress(len(batch))
 
 
 def _batches(table: Table, size: int) -> Iterator[list[tuple[int, list[str]]]]:
@@ -427,20 +457,19 @@ def _check_rows(spec: Kind, table: Table, batch: list,
     return good, refused
 
 
-def _apply(ctx: Context, spec: Kind, good: list[tuple[int, object]], use_bulk: bool,
-           summary: Summary) -> Refused:
+def _apply(ctx: Context, spec: Kind, good: list[tuple[int, object]],
+           use_bulk: bool) -> tuple[dict[str, int], Refused]:
     now = ctx.now()
     if use_bulk:
         from gongji.services import bulk
 
-        outcomes, refused = bulk.apply(ctx, spec.name, good, now)
-        for outcome, n in outcomes.items():
-            summary.count(outcome, n)
-        return refused
+        return bulk.apply(ctx, spec.name, good, now)
+    outcomes: dict[str, int] = {}
     refused = []
     for line, row in good:
         try:
-            summary.count(spec.one(ctx, row, now))
+            outcome = spec.one(ctx, row, now)
+            outcomes[outcome] = outcomes.get(outcome, 0) + 1
         except DomainError as error:
             refused.append((line, error))
-    return refused
+    return outcomes, refused

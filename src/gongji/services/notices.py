@@ -16,9 +16,13 @@ from gongji.services.context import Context
 from gongji.services.paging import parse_limit
 from gongji.store import repo
 from gongji.store.schema import notices, settlements
+from gongji.store.writebehind import defer
 
 if TYPE_CHECKING:
     from gongji.services.settlement import Decision
+
+
+_INSERT_NOTICES = insert(notices).inline()  # no RETURNING: written behind
 
 
 def _when(now: datetime) -> str:
@@ -39,7 +43,7 @@ def for_settlement(conn: Connection, patient: Row, inst: Row, decision: Decision
         rows.append({"person_id": helper.helper_id, "kind": "settlement", "text": text,
                      "amount_fen": -amount_fen, "at": now, "settlement_id": settlement_id})
     if rows:
-        conn.execute(insert(notices), rows)
+        defer(conn, _INSERT_NOTICES, rows)  # with the settlement's commit round trip
 
 
 def for_reversal(conn: Connection, patient: Row, inst: Row, parts: list[Row],

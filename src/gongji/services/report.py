@@ -192,6 +192,7 @@ def write_chart(report: MonthlyReport, path: Path) -> None:
     scenes.bar_label(bars, labels=[f"{a:,.2f}\n{line.count} 次"
                                    for a, line in zip(amounts, report.scenes, strict=True)])
     scenes.set_title("共济使用金额（元）")
+    scenes.margins(y=0.15)
     scenes.tick_params(axis="x", labelsize=9)
     names = [line.item for line in reversed(report.top_institutions)] or ["（无）"]
     values = [to_yuan(line.amount_fen or 0) for line in reversed(report.top_institutions)] or [0]
@@ -206,8 +207,10 @@ def _use_cjk_font() -> None:
     """Chinese labels need a CJK font; use the first one installed (Noto CJK and kin)."""
     from matplotlib import font_manager, rcParams
 
-    for font in font_manager.fontManager.ttflist:
-        if any(mark in font.name for mark in ("CJK SC", "CJK", "WenQuanYi", "Hei", "Song")):
-            rcParams["font.family"] = font.name
+    names = {font.name for font in font_manager.fontManager.ttflist}
+    for preferred in ("Noto Sans CJK SC", "Source Han Sans SC", "WenQuanYi Zen Hei",
+                      "Noto Serif CJK SC"):
+        if preferred in names:
+            rcParams["font.family"] = preferred
             break
     rcParams["axes.unicode_minus"] = False

@@ -27,6 +27,7 @@ from gongji.services.output import settlement_output
 from gongji.store import repo
 from gongji.store.journal import Leg, new_txn_id, next_txn_id_sql_by_dialect, post
 from gongji.store.schema import accounts, bindings, persons, settlement_mulaid, settlements
+from gongji.store.writebehind import defer
 
 SCENES = {"2101": ("pharmacy", "presettle"), "2102": ("pharmacy", "settle"),
           "2103": ("pharmacy", "reverse"), "2206": ("hospital", "presettle"),
@@ -171,9 +172,9 @@ def settle(conn: Connection, inst_code: str, infno: str, msgid: str, bill: Bill,
     setl_id = f"S{local_date(now):%Y%m%d}{secrets.token_hex(8).upper()}"
     settlement_id, txn_id = _insert_settlement(conn, setl_id, inst, patient, infno, msgid, bill,
                                                decision, own_after, now)
-    _insert_mulaid(conn, settlement_id, decision)
     legs = _legs(conn, bill, patient, inst, decision)
     post(conn, txn_id, "settlement", legs, now, ref=setl_id, settlement_id=settlement_id)
+    _insert_mulaid(conn, settlement_id, decision)
     accumulators.write(conn, patient.id, local_date(now).year, inst.fixmedins_type,
                        decision.fund.after)
     if bill.mdtrt_cert_type == "01":
@@ -186,7 +187,7 @@ _INSERT_SETTLEMENT = {
     dialect: insert(settlements).values(txn_id=txn_id_sql)
     .returning(settlements.c.id, settlements.c.txn_id)
     for dialect, txn_id_sql in next_txn_id_sql_by_dialect().items()}
-_INSERT_MULAID = insert(settlement_mulaid)
+_INSERT_MULAID = insert(settlement_mulaid).inline()  # no RETURNING: written behind
 
 
 def _insert_settlement(conn: Connection, setl_id: str, inst: Row, patient: Row, infno: str,
@@ -220,7 +221,7 @@ def _insert_mulaid(conn: Connection, settlement_id: int, decision: Decision) -> 
                      "binding_id": binding_id, "account_id": helper.account_id,
                      "relation": helper.relation, "amount_fen": amount_fen})
     if rows:
-        conn.execute(_INSERT_MULAID, rows)
+        defer(conn, _INSERT_MULAID, rows)
 
 
 def _legs(conn: Connection, bill: Bill, patient: Row, inst: Row, decision: Decision) -> list[Leg]:

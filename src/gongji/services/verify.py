@@ -192,9 +192,11 @@ CHECKS = (
           lambda r: (f"代缴 {r.id}",
                      f"金额 {_y(r.amount_fen)}；分录：共济人 {_y(r.helper_fen)}，征收 "
                      f"{_y(r.collected_fen)}，撤销退回 {_y(r.refund_fen)}")),
-    Check("credit_postings", "每笔划入在本人账户有对应过账，冲正逐笔冲回", """
+    Check("credit_postings", "每笔划入记在本人账户并有对应过账，冲正逐笔冲回", """
         SELECT c.ref, c.amount_fen, c.reversal_txn_id FROM credits c
-        WHERE NOT EXISTS (SELECT 1 FROM postings p WHERE p.txn_id = c.txn_id
+        LEFT JOIN accounts a ON a.id = c.account_id
+        WHERE a.person_id IS NULL OR a.person_id <> c.person_id
+           OR NOT EXISTS (SELECT 1 FROM postings p WHERE p.txn_id = c.txn_id
                             AND p.account_id = c.account_id AND p.amount_fen = c.amount_fen)
            OR (c.reversal_txn_id IS NOT NULL AND NOT EXISTS (
                  SELECT 1 FROM postings p WHERE p.txn_id = c.reversal_txn_id

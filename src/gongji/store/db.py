@@ -5,6 +5,8 @@ from __future__ import annotations
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
+from gongji.store import writebehind
+
 
 def make_engine(url: str, *, pool_size: int = 10) -> Engine:
     """An engine tuned for the dialect. SQLite writers take the lock up front
@@ -15,8 +17,10 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
                                pool_size=pool_size, max_overflow=0)
         _tune_sqlite(engine)
         return engine
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size,
-                         pool_pre_ping=True)
+    engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size,
+                           pool_pre_ping=True)
+    writebehind.install(engine)
+    return engine
 
 
 def _tune_sqlite(engine: Engine) -> None:

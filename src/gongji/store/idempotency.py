@@ -17,6 +17,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from gongji.store.schema import idempotency
+from gongji.store.writebehind import defer
 
 
 @dataclass(frozen=True)
@@ -56,5 +57,6 @@ def claim(conn: Connection, scope: str, key: str, req_hash: str, at: datetime) -
 
 
 def store(conn: Connection, scope: str, key: str, status_code: int, response: dict) -> None:
-    conn.execute(_STORE, {"w_scope": scope, "w_key": key, "w_status": status_code,
-                          "w_response": json.dumps(response, ensure_ascii=False)})
+    """Keep the answer; it is written with the commit's round trip (writebehind)."""
+    defer(conn, _STORE, {"w_scope": scope, "w_key": key, "w_status": status_code,
+                         "w_response": json.dumps(response, ensure_ascii=False)})

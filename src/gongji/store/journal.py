@@ -22,6 +22,7 @@ from sqlalchemy import (
 )
 
 from gongji.domain.errors import ensure
+from gongji.store.writebehind import defer
 from gongji.store.schema import accounts, journal_txns, postings
 
 
@@ -39,8 +40,8 @@ _NEXT_TXN_ID = {"postgresql": literal_column("nextval('journal_txn_ids')", BigIn
                 # SQLite writers are serialised (BEGIN IMMEDIATE), so max + 1 cannot race.
                 "sqlite": select(func.coalesce(func.max(journal_txns.c.id), 0) + 1)
                 .scalar_subquery()}
-_INSERT_POSTINGS = insert(postings)
-_INSERT_TXN = insert(journal_txns)
+_INSERT_POSTINGS = insert(postings).inline()  # inline: no implicit RETURNING of the id
+_INSERT_TXN = insert(journal_txns).inline()
 # Guarded: the CHECK refuses a negative result, and the expected balance after must
 # match what the caller computed from the locked row.
 _MOVE_BALANCE = (update(accounts)
@@ -67,7 +68,11 @@ def post(conn: Connection, txn_id: int, kind: str, legs: list[Leg], at: datetime
     legs = [leg for leg in legs if leg.amount_fen != 0]
     ensure(len(legs) >= 2, "a journal transaction has at least two legs")
     ensure(sum(leg.amount_fen for leg in legs) == 0, "journal legs sum to zero")
-    conn.execute(_INSERT_POSTINGS, [
+    # Balances first: their guards need an answer; the rows after need none, so they
+    # go with the unit of work's next round trip (store/writebehind.py), postings
+    # before their transaction row, as the triggers require.
+    _move_balances(conn, legs)
+    defer(conn, _INSERT_POSTINGS, [
         {"txn_id": txn_id, "account_id": leg.account_id, "amount_fen": leg.amount_fen,
          "balance_after_fen": leg.balance_after_fen, "at": at, "kind": kind,
          "counterpart_id": leg.counterpart_id, "binding_id": leg.binding_id,
@@ -75,9 +80,8 @@ def post(conn: Connection, txn_id: int, kind: str, legs: list[Leg], at: datetime
          "premium_id": premium_id}
         for leg in legs
     ])
-    _move_balances(conn, legs)
-    conn.execute(_INSERT_TXN, {"id": txn_id, "kind": kind, "ref": ref, "created_at": at,
-                               "posting_count": len(legs)})
+    defer(conn, _INSERT_TXN, {"id": txn_id, "kind": kind, "ref": ref, "created_at": at,
+                              "posting_count": len(legs)})
 
 
 def _move_balances(conn: Connection, legs: list[Leg]) -> None:

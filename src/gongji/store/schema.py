@@ -365,12 +365,13 @@ evouchers = Table(
 credits = Table(
     "credits",
     metadata,
-    Column("id", BigId, primary_key=True, autoincrement=True),
-    Column("ref", String(64), nullable=False, unique=True),
-    Column("person_id", BigInteger, ForeignKey("persons.id"), nullable=False),
-    Column("account_id", BigInteger, ForeignKey("accounts.id"), nullable=False),
+    Column("ref", String(64), primary_key=True),
+    # No foreign keys: the bulk import writes a million of these a month, and each is
+    # checked against its journal postings (which have them) by `gongji verify`.
+    Column("person_id", BigInteger, nullable=False),
+    Column("account_id", BigInteger, nullable=False),
     Column("amount_fen", BigInteger, nullable=False),
-    Column("source_account_id", BigInteger, ForeignKey("accounts.id"), nullable=False),
+    Column("source_account_id", BigInteger, nullable=False),
     Column("txn_id", BigInteger, nullable=False),  # one credit, or a bulk import's batch
     Column("created_at", UtcDateTime, nullable=False),
     Column("reversed_at", UtcDateTime),

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, Engine
 
+from gongji.store import writebehind
+
 
 class UnitOfWork:
     def __init__(self, engine: Engine, *, readonly: bool = False):
@@ -20,13 +22,16 @@ class UnitOfWork:
         if self._readonly:  # SQLite: a reader need not take the write lock
             self.conn = self.conn.execution_options(gongji_readonly=True)
         self._tx = self.conn.begin()
+        if not self._readonly:
+            writebehind.begin(self.conn)
         return self
 
     def commit(self) -> None:
-        self._tx.commit()
+        writebehind.commit(self.conn, self._tx)
 
     def __exit__(self, *exc: object) -> None:
         try:
+            writebehind.end(self.conn)  # unsent writes go with the rollback
             if self._tx.is_active:
                 self._tx.rollback()
         finally:

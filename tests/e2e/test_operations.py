@@ -1,0 +1,133 @@
+"""Operations over HTTP: /metrics after settlements and refusals, the request id in
+headers and JSON logs, and the operator's credit reversal."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import re
+from datetime import date
+
+import pytest
+
+from gongji.api.observability import JsonFormatter
+from gongji.domain.idcard import make_certno
+from support import ok
+
+
+@pytest.fixture
+def family(api):
+    """A mother with 500 yuan, her child, a hospital; no binding needed for these tests."""
+    mother_certno = make_certno("542521", date(1980, 2, 3), 21)
+    child_certno = make_certno("542521", date(2014, 7, 8), 22)
+    mother = api.post("/api/v1/persons", {"certno": mother_certno, "psn_name": "卓玛",
+                                          "insutype": "310", "insuplc_admdvs": "542500"}).json()
+    child = api.post("/api/v1/persons", {"certno": child_certno, "psn_name": "平措",
+                                         "insutype": "390", "insuplc_admdvs": "542500"}).json()
+    assert api.post("/api/v1/institutions", {"fixmedins_code": "H9", "fixmedins_name": "医院",
+                                             "fixmedins_type": "hospital",
+                                             "admdvs": "542500"}).status_code == 201
+    assert api.post(f"/api/v1/accounts/{mother['psn_no']}/credits",
+                    {"amount": "500.00", "ref": "2025-06-M"}).status_code == 201
+    return {"mother": mother, "child": child, "inst": api.token("institution", "H9")}
+
+
+def bill(person: dict, cert_no: str | None = None) -> dict:
+    return {"psn_no": person["psn_no"], "mdtrt_cert_type": "02",
+            "mdtrt_cert_no": cert_no or person["certno"], "medfee_sumamt": "80.00",
+            "fulamt_ownpay_amt": "80.00", "overlmt_selfpay": 0, "preselfpay_amt": 0,
+            "inscp_scp_amt": 0, "acct_used_flag": "1"}
+
+
+def metric(api, name: str, **labels: str) -> float:  # noqa: ANN001
+    """The value of one sample on /metrics (0 when it has not appeared yet)."""
+    text = api.client.get("/metrics").text
+    wanted = ",".join(f'{key}="{value}"' for key, value in labels.items())
+    match = re.search(rf"^{re.escape(name)}\{{{re.escape(wanted)}\}} (\S+)$", text, re.M)
+    return float(match[1]) if match else 0.0
+
+
+def test_metrics_count_settlements_by_infno_and_result_and_refusals_by_code(api, family):
+    route = "/fsi/api/rsfComIfsService/callService"
+    before = (metric(api, "gongji_settlements_total", infno="2207", result="ok"),
+              metric(api, "gongji_settlements_total", infno="2207", result="refused"),
+              metric(api, "gongji_refusals_total", code="CREDENTIAL_MISMATCH"),
+              metric(api, "gongji_refusals_total", code="UNAUTHENTICATED"),
+              metric(api, "gongji_http_request_duration_seconds_count", method="POST",
+                     route=route))
+
+    ok(api.gateway(family["inst"], "H9", "2207", bill(family["child"]), "MET-1"))
+    refused = api.gateway(family["inst"], "H9", "2207",
+                          bill(family["child"], family["mother"]["certno"]), "MET-2")
+    assert refused["err_code"] == "CREDENTIAL_MISMATCH"
+    assert api.client.get("/api/v1/account").status_code == 401
+
+    after = (metric(api, "gongji_settlements_total", infno="2207", result="ok"),
+             metric(api, "gongji_settlements_total", infno="2207", result="refused"),
+             metric(api, "gongji_refusals_total", code="CREDENTIAL_MISMATCH"),
+             metric(api, "gongji_refusals_total", code="UNAUTHENTICATED"),
+             metric(api, "gongji_http_request_duration_seconds_count", method="POST",
+                    route=route))
+    assert [a - b for a, b in zip(after, before, strict=True)] == [1, 1, 1, 1, 2]
+    exposition = api.client.get("/metrics")
+    assert exposition.headers["content-type"].startswith("text/plain")
+    assert "# TYPE gongji_http_request_duration_seconds histogram" in exposition.text
+
+
+def test_every_answer_carries_a_request_id_and_a_callers_well_formed_one_is_kept(api):
+    mine = api.client.get("/healthz", headers={"X-Request-ID": "hall-7:abc.123"})
+    made = api.client.get("/healthz")
+    hostile = api.client.get("/healthz", headers={"X-Request-ID": "x" * 65})
+
+    assert mine.headers["x-request-id"] == "hall-7:abc.123"
+    assert re.fullmatch(r"[0-9a-f]{32}", made.headers["x-request-id"])
+    assert re.fullmatch(r"[0-9a-f]{32}", hostile.headers["x-request-id"])
+
+
+def test_the_access_log_is_a_json_line_with_the_request_id(api):
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    logger = logging.getLogger("gongji.access")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        api.client.get("/api/v1/account", headers={"X-Request-ID": "req-42"})
+    finally:
+        logger.removeHandler(handler)
+
+    line = json.loads(stream.getvalue().strip().splitlines()[-1])
+    assert line["request_id"] == "req-42"
+    assert (line["message"], line["route"], line["status"], line["error_code"]) == (
+        "request", "/api/v1/account", 401, "UNAUTHENTICATED")
+
+
+def test_the_operator_reverses_a_wrong_credit_once_over_rest(api, family):
+    mother = family["mother"]
+    path = "/api/v1/credits/2025-06-M/reverse"
+
+    first = api.post(path, None, headers={"Idempotency-Key": "rev-1"})
+    replay = api.post(path, None, headers={"Idempotency-Key": "rev-1"})
+    again = api.post(path, None)
+    unknown = api.post("/api/v1/credits/no-such-ref/reverse", None)
+    as_person = api.post(path, None, api.token("person", mother["psn_no"]))
+
+    assert first.status_code == 200, first.text
+    assert first.json()["amount"] == 500 and first.json()["balance"] == 0
+    assert replay.json() == first.json()
+    assert (again.status_code, again.json()["code"]) == (409, "CREDIT_ALREADY_REVERSED")
+    assert (unknown.status_code, unknown.json()["code"]) == (404, "CREDIT_NOT_FOUND")
+    assert as_person.status_code == 403
+
+
+def test_a_credit_already_spent_is_not_reversed(api, family):
+    assert api.post(f"/api/v1/accounts/{family['mother']['psn_no']}/credits",
+                    {"amount": "100.00", "ref": "2025-07-M"}).status_code == 201
+    ok(api.gateway(family["inst"], "H9", "2207", bill(family["mother"]) | {
+        "medfee_sumamt": "550.00", "fulamt_ownpay_amt": "550.00"}, "SPEND-1"))
+
+    answer = api.post("/api/v1/credits/2025-07-M/reverse", None)
+
+    assert (answer.status_code, answer.json()["code"]) == (409, "CREDIT_SPENT")
+    assert "余额 50.00 元" in answer.json()["message"]
