@@ -2,7 +2,7 @@
 VENV := .venv
 BIN  := $(VENV)/bin
 
-.PHONY: venv browser run test test-deep clean
+.PHONY: venv browser run test test-deep bench clean
 
 venv: $(VENV)/.stamp
 
@@ -27,6 +27,19 @@ test: venv browser
 
 test-deep: venv browser
 	$(BIN)/pytest -q -m deep
+
+# Benchmarks (bench/README.md): a throwaway durable PostgreSQL, the service, wrk and
+# pgbench; results in bench/results/. BENCH_ARGS="--postings 10000000" for the full run.
+bench: venv $(VENV)/.bench-stamp
+	@command -v wrk >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; \
+	  else echo "please install wrk (apt-get install wrk)"; exit 1; fi; }
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+$(VENV)/.bench-stamp: pyproject.toml
+	$(BIN)/python -m pip install -q -e '.[test,bench]'
+	touch $@
 
 clean:
 	rm -rf build dist src/*.egg-info .pytest_cache .hypothesis .pgtest artifacts

@@ -13,6 +13,7 @@ import argparse
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import time
@@ -39,7 +40,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--persons", type=int, default=100_000)
     parser.add_argument("--clients", default="1,8,32", help="concurrency levels, comma-separated")
     parser.add_argument("--hot-clients", default="8,32")
-    parser.add_argument("--seconds", type=float, default=15, help="per measurement")
+    parser.add_argument("--seconds", type=float, default=15,
+                        help="per side and level, split into --rounds alternating rounds")
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--warmup", type=float, default=3)
     parser.add_argument("--workers", type=int, default=2, help="gongji serve --workers")
     parser.add_argument("--postings", type=int, default=1_000_000,
@@ -59,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     results: dict = {"started_at": stamp, "machine": machine(), "options": vars(opts)}
     RESULTS.mkdir(parents=True, exist_ok=True)
-    work = RESULTS / f"inputs-{stamp}"
+    work = RESULTS / f"run-{stamp}"  # inputs of the load clients, service logs
     with pgserver.ThrowawayPostgres(durable=True, settings=PG_SETTINGS) as pg:
         results["machine"]["postgres"] = server_version(pg)
         url = pg.url
@@ -72,12 +75,12 @@ def main(argv: list[str] | None = None) -> int:
                               "load_s": round(time.monotonic() - t0, 1)}
         log(f"loaded {world.persons} persons, {world.bindings} bindings in "
             f"{results['dataset']['load_s']} s")
-        first, last = limit.install(engine, world)
+        uniform_last, hot_last = limit.install(engine, world)
         pgbench = limit.pgbench_binary(pg.bindir)
         files = service.write_inputs(world, work)
         if parts & {"pg", "hot"}:
             results["pg"], results["hot"] = run_pg(opts, parts, url, pg.conninfo, pgbench,
-                                                   files, first, last, stamp)
+                                                   files, uniform_last, hot_last, stamp)
             results["ledger"] = ledger_check(engine)
         if "entries" in parts:
             results["entries"] = entries.run(engine, opts.postings, opts.queries)
@@ -91,38 +94,68 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_pg(opts: argparse.Namespace, parts: set[str], url: str, conninfo: str, pgbench: str,
-           files: dict, first: int, last: int, stamp: str) -> tuple[list, list]:
+           files: dict, uniform_last: int, hot_last: int, stamp: str) -> tuple[list, list]:
     """Service and limit, side by side per concurrency level, in one run."""
     rows, hot_rows = [], []
-    with service.Service(url, opts.workers) as svc:
+    with service.Service(url, opts.workers, files["patients"].parent / "service.log") as svc:
         warm = f"warm{stamp}"
         service.run_wrk(svc.base, 8, opts.warmup, files["patients"], files["hospitals"], warm)
-        limit.run(pgbench, conninfo, 8, opts.warmup, 1, first)
+        limit.run(pgbench, conninfo, 8, opts.warmup, 1, uniform_last)
         levels = [int(c) for c in opts.clients.split(",")] if "pg" in parts else []
         for clients in levels:
             profile = opts.profile and clients == max(levels)
             rows.append(side_by_side(opts, svc, pgbench, conninfo, files["patients"], files,
-                                     clients, (1, first), f"u{clients}-{stamp}", profile))
+                                     clients, (1, uniform_last), f"u{clients}-{stamp}",
+                                     profile))
         hot_levels = [int(c) for c in opts.hot_clients.split(",")] if "hot" in parts else []
         for clients in hot_levels:
             hot_rows.append(side_by_side(opts, svc, pgbench, conninfo, files["hot"], files,
-                                         clients, (first + 1, last), f"h{clients}-{stamp}",
-                                         False))
+                                         clients, (uniform_last + 1, hot_last),
+                                         f"h{clients}-{stamp}", False))
     return rows, hot_rows
 
 
 def side_by_side(opts, svc, pgbench, conninfo, patients, files, clients, span, tag,
                  profile) -> dict:  # noqa: ANN001
-    spy = start_profile(svc, opts.seconds, tag) if profile else None
-    through = service.run_wrk(svc.base, clients, opts.seconds, patients, files["hospitals"], tag)
-    if spy:
-        spy.wait()
-    own = limit.run(pgbench, conninfo, clients, opts.seconds, *span)
-    ratio = round(through["per_s"] / own["per_s"], 2) if own["per_s"] else None
-    log(f"clients {clients:>2} {'hot ' if 'h' in tag[:1] else ''}service {through['per_s']:8.1f}/s "
-        f"p50 {through['p50_ms']} p99 {through['p99_ms']} ms | limit {own['per_s']:8.1f}/s "
-        f"p50 {own['p50_ms']} p99 {own['p99_ms']} ms | ratio {ratio}")
-    return {"clients": clients, "service": through, "limit": own, "ratio": ratio}
+    """Service and limit in alternating rounds (service first, then limit first, ...), so
+    that a burst of load from elsewhere on the machine hits both sides alike."""
+    slice_s = opts.seconds / opts.rounds
+    rounds = []
+    for n in range(opts.rounds):
+        spy = start_profile(svc, slice_s, tag) if profile and n == 0 else None
+        runs = {}
+        for side in (("service", "limit") if n % 2 == 0 else ("limit", "service")):
+            if side == "service":
+                runs[side] = service.run_wrk(svc.base, clients, slice_s, patients,
+                                             files["hospitals"], f"{tag}-{n}")
+            else:
+                runs[side] = limit.run(pgbench, conninfo, clients, slice_s, *span)
+        if spy:
+            spy.wait()
+            runs["service"]["profile"] = f"profile-{tag}.svg"
+        rounds.append(runs)
+    row = {"clients": clients, "service": _merge([r["service"] for r in rounds]),
+           "limit": _merge([r["limit"] for r in rounds]),
+           "round_ratios": [round(r["service"]["per_s"] / r["limit"]["per_s"], 2)
+                            for r in rounds]}
+    row["ratio"] = round(row["service"]["per_s"] / row["limit"]["per_s"], 2)
+    s, lim = row["service"], row["limit"]
+    log(f"clients {clients:>2} {'hot ' if tag.startswith('h') else ''}service "
+        f"{s['per_s']:8.1f}/s p50 {s['p50_ms']} p99 {s['p99_ms']} ms | limit "
+        f"{lim['per_s']:8.1f}/s p50 {lim['p50_ms']} p99 {lim['p99_ms']} ms | ratio "
+        f"{row['ratio']} (rounds {row['round_ratios']})")
+    return row
+
+
+def _merge(runs: list[dict]) -> dict:
+    """Rounds of one side: rates averaged; p50 the median round's, p99 the worst round's."""
+    merged = {"per_s": round(statistics.fmean(r["per_s"] for r in runs), 1),
+              "count": sum(r["count"] for r in runs),
+              "failed": sum(r["failed"] for r in runs),
+              "p50_ms": statistics.median(r["p50_ms"] for r in runs),
+              "p99_ms": max(r["p99_ms"] for r in runs)}
+    merged.update({k: v for r in runs for k, v in r.items() if k == "profile"})
+    return merged
 
 
 def start_profile(svc: service.Service, seconds: float, tag: str) -> subprocess.Popen | None:
@@ -130,9 +163,10 @@ def start_profile(svc: service.Service, seconds: float, tag: str) -> subprocess.
     out = RESULTS / f"profile-{tag}.svg"
     pid = svc.worker_pids()[0]
     try:
-        return subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "-p", str(pid), "-d", str(int(seconds)),
-                                 "-o", str(out), "-r", "200", "--nonblocking"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return subprocess.Popen(
+            [str(Path(sys.executable).parent / "py-spy"), "record", "-p", str(pid), "-d",
+             str(int(seconds)), "-o", str(out), "-r", "200", "--nonblocking"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     except FileNotFoundError:
         log("py-spy not installed (pip install -e '.[bench]'): no profile")
         return None

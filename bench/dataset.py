@@ -2,8 +2,8 @@
 
 Rows are generated in Python (deterministic seed) and bulk-loaded into the tables the
 service uses: COPY on PostgreSQL, executemany on SQLite. Every opening balance is a
-balanced journal credit (contribution source -> personal account), exactly what
-`reference.credit_account` would write, so the journal's triggers check the load too.
+balanced journal transaction (contribution source -> personal account) whose posting
+carries the balance after, so the journal's triggers check the load too.
 
 One extra family is the hot case: a single helper bound to four residents (no own
 account), so every settlement of theirs charges the same helper account.

@@ -31,10 +31,10 @@ SELECT bench_settle('H' || p.admdvs || lpad(:h::text, 2, '0'), '2207', 'L' || ge
 
 
 def install(engine: Engine, world: World) -> tuple[int, int]:
-    """Create bench_settle() and the patient list pgbench draws from.
+    """Create bench_settle() and the patient list pgbench draws from (n = 1, 2, ...).
 
-    Returns the n ranges (first, last) of the ordinary patients; the hot family's
-    patients follow them."""
+    Returns (last ordinary patient's n, last hot patient's n): the hot family's
+    patients follow the ordinary ones."""
     rules = ", ".join(
         f"('{admdvs}', {rule.deductible_fen}, {rule.ratio_bp}, {rule.annual_cap_fen})"
         for admdvs in REGIONS for rule in [get_policy(admdvs).fund_rule("hospital")])

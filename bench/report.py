@@ -53,8 +53,9 @@ def render(r: dict) -> str:
         "",
         f"{m['cpus']} CPUs, Python {m['python']}, PostgreSQL {m.get('postgres', '?')} "
         f"(durable: fsync on), service `gongji serve --workers {r['options']['workers']}`, "
-        f"{r['options']['seconds']:g} s per measurement, closed loop "
-        f"(each client sends its next request on the answer). Run took {r['elapsed_s']:g} s.",
+        f"{r['options']['seconds']:g} s per side and level in {r['options']['rounds']} "
+        "alternating rounds (service first, then limit first, ...), closed loop (each client "
+        f"sends its next request on the answer). Run took {r['elapsed_s']:g} s.",
         "",
         "Machine noise: figures move between runs on a shared 2-core VM; compare the ratios "
         "within one run. Service and limit run one after the other at each level.",
@@ -67,20 +68,27 @@ def render(r: dict) -> str:
     if r.get("pg") or r.get("hot"):
         lines += ["## Settlements (2207) through the gateway beside the limit", "",
                   "| case | clients | service /s | p50 ms | p99 ms | limit /s | p50 ms | p99 ms "
-                  "| service / limit |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+                  "| service / limit | per round |",
+                  "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
         for case, rows in (("uniform", r.get("pg", [])), ("hot helper", r.get("hot", []))):
             for row in rows:
                 s, lim = row["service"], row["limit"]
                 lines.append(f"| {case} | {row['clients']} | {s['per_s']:.0f} | {s['p50_ms']} | "
                              f"{s['p99_ms']} | {lim['per_s']:.0f} | {lim['p50_ms']} | "
-                             f"{lim['p99_ms']} | {row['ratio']} |")
-        lines += ["", "Service: wrk (Lua script bench/settle.lua) over HTTP/1.1 keep-alive. "
+                             f"{lim['p99_ms']} | {row['ratio']} | "
+                             f"{' '.join(str(x) for x in row.get('round_ratios', []))} |")
+        lines += ["", "p50: the median round's; p99: the worst round's. "
+                  "Service: wrk (Lua script bench/settle.lua) over HTTP/1.1 keep-alive. "
                   "Limit: the same reads and writes as one plpgsql call (bench/limit.sql) "
                   "driven by pgbench -M prepared, one round trip per settlement. Failed "
                   "answers are not counted as settlements.", ""]
         failed = sum(row[side]["failed"] for key in ("pg", "hot") for row in r.get(key, [])
                      for side in ("service", "limit"))
         lines += [f"Failed or refused calls: {failed}.", ""]
+        profiled = [row for row in r.get("pg", []) if row["service"].get("profile")]
+        lines += [f"py-spy flame graph of a service worker at {row['clients']} clients: "
+                  f"`{row['service']['profile']}` (sampling slows that run)." for row in profiled]
+        lines += [""] if profiled else []
     if "ledger" in r:
         lg = r["ledger"]
         lines += [f"Ledger after the runs: {lg['settlements']:,} settlements, postings sum "

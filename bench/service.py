@@ -33,18 +33,20 @@ def free_port() -> int:
 class Service:
     """`gongji serve --workers N` in its own process group, stopped on exit."""
 
-    def __init__(self, db_url: str, workers: int, env: dict | None = None):
-        self.db_url, self.workers = db_url, workers
+    def __init__(self, db_url: str, workers: int, log: Path, env: dict | None = None):
+        self.db_url, self.workers, self.log = db_url, workers, log
         self.port = free_port()
         self.env = {**os.environ, "GONGJI_ADMIN_TOKEN": ADMIN_TOKEN,
                     "GONGJI_SECRET_KEY": SECRET_KEY, **(env or {})}
         self.proc: subprocess.Popen | None = None
 
     def __enter__(self) -> Service:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "gongji.cli", "serve", "--db", self.db_url, "--host",
-             "127.0.0.1", "--port", str(self.port), "--workers", str(self.workers)],
-            env=self.env, start_new_session=True, stdout=subprocess.DEVNULL)
+        """Start it; its logs (one JSON line per request, as deployed) go to `log`."""
+        with open(self.log, "ab") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "gongji.cli", "serve", "--db", self.db_url, "--host",
+                 "127.0.0.1", "--port", str(self.port), "--workers", str(self.workers)],
+                env=self.env, start_new_session=True, stdout=out, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -75,9 +77,10 @@ class Service:
         """The processes that serve requests (the single one, or uvicorn's children)."""
         if self.workers == 1:
             return [self.proc.pid]
-        out = subprocess.run(["pgrep", "-P", str(self.proc.pid)], capture_output=True,
-                             text=True).stdout.split()
-        return [int(pid) for pid in out]
+        children = subprocess.run(["pgrep", "-P", str(self.proc.pid)], capture_output=True,
+                                  text=True).stdout.split()
+        return [int(pid) for pid in children  # not multiprocessing's resource tracker
+                if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()]
 
 
 def write_inputs(world: World, directory: Path) -> dict[str, Path]:

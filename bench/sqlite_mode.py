@@ -1,4 +1,4 @@
-"""The embedded SQLite mode: the same world and the same settlements, through HTTP and in-process."""
+"""The embedded SQLite mode: the same world and settlements, through HTTP and in-process."""
 
 from __future__ import annotations
 
@@ -28,7 +28,8 @@ def run(opts: Namespace, work: Path, stamp: str) -> dict:
         load_s = round(time.monotonic() - started, 1)
         files = service.write_inputs(world, work / "sqlite")
         http = []
-        with service.Service(url, 1) as svc:  # one process: SQLite has one writer anyway
+        # One process: SQLite has one writer anyway.
+        with service.Service(url, 1, files["patients"].parent / "service.log") as svc:
             service.run_wrk(svc.base, 8, opts.warmup, files["patients"], files["hospitals"],
                             f"sw{stamp}")
             for clients in (1, 8):

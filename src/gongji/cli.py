@@ -38,7 +38,6 @@ def serve(db: DbOption = None, host: str = "127.0.0.1", port: int = 8000,
 
     settings = _settings(db, demo).checked()
     from gongji.api.app import create_app
-
     from gongji.api.observability import configure_logging
 
     configure_logging(settings.log_json)
@@ -49,9 +48,11 @@ def serve(db: DbOption = None, host: str = "127.0.0.1", port: int = 8000,
         application.state.ctx.engine.dispose()
         _export_settings(settings)
         uvicorn.run("gongji.api.app:app_from_env", factory=True, workers=workers, host=host,
-                    port=port, log_level="warning", access_log=False)
+                    port=port, log_level="warning", access_log=False, log_config=None)
         return
-    uvicorn.run(application, host=host, port=port, log_level="warning", access_log=False)
+    # log_config=None: uvicorn's own lines go through the JSON handler as well.
+    uvicorn.run(application, host=host, port=port, log_level="warning", access_log=False,
+                log_config=None)
 
 
 def _export_settings(settings: Settings) -> None:
@@ -195,7 +196,8 @@ def import_file(
     console.print(table)
     if summary.rejected:
         reasons = "，".join(f"{code} {n}" for code, n in sorted(summary.reasons.items()))
-        console.print(f"[yellow]拒绝行[/]（{reasons}）已写入 {summary.rejects_path}")
+        console.print(f"[yellow]拒绝行[/]（{reasons}）已写入 {summary.rejects_path}",
+                      soft_wrap=True)
         raise typer.Exit(1)
 
 
@@ -276,10 +278,11 @@ def verify(db: DbOption = None) -> None:
         table.add_row(result.check.name, result.check.description, verdict)
     console.print(table)
     failed = [r for r in results if r.total]
-    for result in failed:
-        console.print(f"[bold red]✗ {result.check.name}[/]：{result.check.description}")
+    for result in failed:  # one line each, never wrapped: operators grep these
+        console.print(f"[bold red]✗ {result.check.name}[/]：{result.check.description}",
+                      soft_wrap=True)
         for subject, detail in result.violations:
-            console.print(f"  - {subject}：{detail}")
+            console.print(f"  - {subject}：{detail}", soft_wrap=True)
         if result.total > len(result.violations):
             console.print(f"  … 另有 {result.total - len(result.violations)} 处")
     if failed:
@@ -291,7 +294,8 @@ def verify(db: DbOption = None) -> None:
 def report_monthly(
     region: Annotated[str, typer.Option(help="统筹区 admdvs，如 542500")],
     month: Annotated[str, typer.Option(help="月份 YYYY-MM（北京时间）")],
-    out: Annotated[Path | None, typer.Option(help=".xlsx 或 .csv；默认 gongji-R-YYYY-MM.xlsx")] = None,
+    out: Annotated[Path | None,
+                   typer.Option(help=".xlsx 或 .csv；默认 gongji-R-YYYY-MM.xlsx")] = None,
     chart: Annotated[Path | None, typer.Option(help="图表 PNG；默认 gongji-R-YYYY-MM.png")] = None,
     db: DbOption = None,
 ) -> None:

@@ -11,6 +11,13 @@ WEAK_SECRETS = {"", "admin", "changeme", "change-me", "secret", "password", "dem
                 "token", "gongji"}
 
 
+MIN_SECRET_CHARS = 16
+
+
+def _weak(secret: str) -> bool:
+    return len(secret.strip()) < MIN_SECRET_CHARS or secret.strip().lower() in WEAK_SECRETS
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="GONGJI_", extra="ignore")
 
@@ -26,10 +33,12 @@ class Settings(BaseSettings):
         if self.demo:
             if not self.admin_token:
                 self.admin_token = "demo-admin-" + secrets.token_urlsafe(18)
-        elif self.admin_token.strip().lower() in WEAK_SECRETS:
-            raise SystemExit("GONGJI_ADMIN_TOKEN 未设置或过于简单：拒绝启动（演示请用 --demo）")
-        if self.secret_key and self.secret_key.strip().lower() in WEAK_SECRETS and not self.demo:
-            raise SystemExit("GONGJI_SECRET_KEY 过于简单：拒绝启动")
+        elif _weak(self.admin_token):
+            raise SystemExit(f"GONGJI_ADMIN_TOKEN 未设置、少于 {MIN_SECRET_CHARS} 个字符"
+                             "或过于简单：拒绝启动（演示请用 --demo）")
+        if self.secret_key and _weak(self.secret_key) and not self.demo:
+            raise SystemExit(f"GONGJI_SECRET_KEY 少于 {MIN_SECRET_CHARS} 个字符"
+                             "或过于简单：拒绝启动")
         return self
 
     @property

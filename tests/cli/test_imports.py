@@ -298,3 +298,34 @@ def _psn_no(world, number: str) -> str:  # noqa: ANN001
     with world.ctx.read() as uow:
         return uow.conn.execute(select(persons.c.psn_no).where(persons.c.certno == number)
                                 ).scalar_one()
+
+
+def test_a_rest_credit_racing_a_bulk_batch_with_the_same_ref_is_never_booked_twice(
+        pg_url, tmp_path, monkeypatch):
+    from support import World
+
+    from gongji.services import bulk
+
+    world = World(pg_url)
+    first, second = world.person("卓玛"), world.person("达瓦")
+    path = tmp_path / "credits.csv"
+    path.write_text(f"人员编号,划入金额,划入流水号\n{first['psn_no']},100,RACE-1\n",
+                    encoding="utf-8")
+    original = bulk._post_credit_batch
+    attempts = []
+
+    def racing(conn, count, now):  # noqa: ANN001, ANN202
+        if not attempts:  # the REST credit commits between the batch's check and its insert
+            world.credit(second, "5", "RACE-1")
+        attempts.append(count)
+        return original(conn, count, now)
+
+    monkeypatch.setattr(bulk, "_post_credit_batch", racing)
+    try:
+        summary = run_import(world.ctx, "credits", path, bulk=True)
+        assert (summary.inserted, summary.reasons) == (0, {"CREDIT_REF_CONFLICT": 1})
+        assert attempts == [1]  # the retry saw the ref taken and booked nothing
+        assert world.balances(first, second) == [0, 500]
+        assert not [r for r in verify(world.ctx) if r.total]
+    finally:
+        world.close()

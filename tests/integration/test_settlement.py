@@ -188,3 +188,9 @@ def reference_patch(world, person, **changes):
     from gongji.services import reference
 
     reference.patch_person(world.ctx, person["psn_no"], changes)
+
+
+def test_unknown_institution_is_refused_and_moves_nothing(world, family):
+    answer = world.settle("H99999999", family["child"], "10.00")
+    assert answer["err_code"] == "INSTITUTION_NOT_FOUND"
+    assert world.balances(family["mother"], family["father"]) == [30000, 50000]

@@ -17,7 +17,7 @@ def test_settings_are_read_from_the_environment(monkeypatch):
                                                        "sqlite:///elsewhere.db")
 
 
-@pytest.mark.parametrize("token", ["", "admin", "changeme", " Secret "])
+@pytest.mark.parametrize("token", ["", "admin", "changeme", " Secret ", "short-token-123"])
 def test_a_missing_or_default_operator_token_is_refused_outside_demo(monkeypatch, token):
     monkeypatch.setenv("GONGJI_ADMIN_TOKEN", token)
 

@@ -38,6 +38,7 @@ def test_hall_clerk_looks_up_binds_with_checklist_and_unbinds(page: Page, live_s
 
     page.get_by_label("参保人身份证号码").fill(people["扎西"]["certno"])
     page.get_by_role("button", name="查询").click()
+    expect(page.locator("#p-name")).to_have_text("扎西")
     expect(page.locator("#p-bindings tbody")).to_contain_text("有效")
     page.get_by_role("button", name="窗口解绑").click()
     page.get_by_label("已核验双方有效身份证件").check()

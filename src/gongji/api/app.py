@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from gongji.api import errors, observability
+from gongji.api import errors, observability, openapi
 from gongji.api.gateway import router as gateway_router
 from gongji.api.routes.account import router as account_router
 from gongji.api.routes.binding import router as binding_router
@@ -32,6 +32,7 @@ def create_app(settings: Settings, *, context: Context | None = None,
     app.state.settings = settings
     app.state.ctx = ctx
     errors.install(app)
+    openapi.document_errors(app)
     app.add_middleware(observability.RequestObserver)
 
     @app.get("/healthz", tags=["health"])

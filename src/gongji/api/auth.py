@@ -42,7 +42,9 @@ def decode_token(key: bytes, admin_token: str, token: str, now: datetime) -> Pri
                             options={"require": ["exp", "sub"], "verify_exp": False})
     except jwt.PyJWTError:
         raise refuse("UNAUTHENTICATED") from None
-    if not isinstance(claims["exp"], int) or claims["exp"] <= now.timestamp():
+    if not isinstance(claims["exp"], int) or isinstance(claims["exp"], bool):
+        raise refuse("UNAUTHENTICATED")  # malformed, not expired: no use asking for a new one
+    if claims["exp"] <= now.timestamp():
         raise refuse("TOKEN_EXPIRED")
     role = claims.get("role")
     if role not in ("person", "institution", "clerk") or not isinstance(claims["sub"], str):

@@ -26,7 +26,8 @@ def _create_or_lock(insert_fn):  # noqa: ANN001, ANN202
     ).returning(acc_table.c.deductible_used_fen, acc_table.c.fund_paid_fen)
 
 
-_CREATE_OR_LOCK = {"postgresql": _create_or_lock(pg_insert), "sqlite": _create_or_lock(sqlite_insert)}
+_CREATE_OR_LOCK = {"postgresql": _create_or_lock(pg_insert),
+                   "sqlite": _create_or_lock(sqlite_insert)}
 
 
 def read(conn: Connection, person_id: int, year: int, scene: str, *, lock: bool) -> Accumulator:

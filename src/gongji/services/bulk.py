@@ -13,7 +13,6 @@ the insert) makes a count come out short: the batch is rolled back and checked a
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from types import SimpleNamespace
@@ -24,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from gongji.domain.errors import DomainError, refuse
 from gongji.services.context import Context
 from gongji.services.imports import PERSON_CREDENTIALS_DIFFER, end_bindings_if_policy
+from gongji.services.reference import new_psn_no
 from gongji.store import repo
 from gongji.store.journal import new_txn_id
 
@@ -35,18 +35,22 @@ Result = tuple[dict[str, int], Refused]
 class Raced(Exception):
     """Another writer took a key this batch meant to insert; check the batch again."""
 
+    def __init__(self) -> None:
+        super().__init__("a concurrent writer kept taking this batch's keys; run the import again")
+
 
 def apply(ctx: Context, kind: str, rows: list[tuple[int, object]], now: datetime) -> Result:
     """Apply one batch of checked rows [(line, row)]: ({outcome: count}, refusals)."""
-    for _ in range(ATTEMPTS):
+    for attempt in range(1, ATTEMPTS + 1):
         try:
             with ctx.uow() as uow:
                 result = _APPLY[kind](uow.conn, rows, now)
                 uow.commit()
                 return result
         except (Raced, IntegrityError):
-            continue
-    raise RuntimeError(f"import batch of {kind} kept racing concurrent writers; run it again")
+            if attempt == ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")
 
 
 def _naive(moment: datetime) -> datetime:
@@ -70,14 +74,11 @@ def _refusals(conn: Connection, table: str, make: Callable[[str, object], Domain
     return [(row.line, make(row.verdict, row.detail)) for row in rows]
 
 
-def _count(conn: Connection, table: str, verdict: str) -> int:
-    return conn.execute(text(f"SELECT count(*) FROM {table} WHERE verdict = :v"),
-                        {"v": verdict}).scalar_one()
-
-
 def _outcomes(conn: Connection, table: str) -> dict[str, int]:
-    return {"inserted": _count(conn, table, "insert"), "updated": _count(conn, table, "update"),
-            "unchanged": _count(conn, table, "unchanged")}
+    counts = dict(conn.execute(text(f"SELECT verdict, count(*) FROM {table} GROUP BY verdict")
+                               ).all())
+    return {"inserted": counts.get("insert", 0), "updated": counts.get("update", 0),
+            "unchanged": counts.get("unchanged", 0)}
 
 
 # Lookups are LATERAL index probes per staged row: a plain join would let the planner
@@ -126,17 +127,13 @@ FROM checked_persons c WHERE c.verdict = 'update' AND p.id = c.pid
 """
 
 
-def _new_psn_no(admdvs: str) -> str:
-    return f"{admdvs}{secrets.randbelow(10**14):014d}"
-
-
 def _persons(conn: Connection, rows: list, now: datetime) -> Result:
     _stage(conn, "stage_persons",
            "line int, certno text, psn_name text, insutype text, admdvs text, stas text,"
            " card_no text, psn_no text",
            ("line", "certno", "psn_name", "insutype", "admdvs", "stas", "card_no", "psn_no"),
            ((line, r.certno, r.psn_name, r.insutype, r.admdvs, r.stas, r.card_no,
-             _new_psn_no(r.admdvs)) for line, r in rows))
+             new_psn_no(r.admdvs)) for line, r in rows))
     conn.execute(text(_PERSON_VERDICT))
     outcomes = _outcomes(conn, "checked_persons")
     made = conn.execute(text(_PERSON_INSERT), {"now": _naive(now)}).one()
@@ -270,7 +267,8 @@ LEFT JOIN LATERAL (SELECT id FROM accounts WHERE person_id = f.person_id AND kin
                    OFFSET 0) a ON true
 """
 
-# Under the account locks: a credit of these accounts committed meanwhile is seen now.
+# Refs credited before need no lock. One credited between this check and the insert
+# below makes the insert come out short: the batch is then checked again (Raced).
 _CREDIT_REFS = """
 UPDATE checked_credits c
 SET verdict = CASE WHEN k.person_id = c.person_id AND k.amount_fen = c.amount_fen
@@ -321,8 +319,8 @@ def _credits(conn: Connection, rows: list, now: datetime) -> Result:
            ("line", "psn_no", "certno", "amount_fen", "ref"),
            ((line, r.psn_no, r.certno, r.amount_fen, r.ref) for line, r in rows))
     conn.execute(text(_CREDIT_PERSONS))
-    conn.execute(text(_CREDIT_LOCK))
     conn.execute(text(_CREDIT_REFS))
+    conn.execute(text(_CREDIT_LOCK))
     outcomes = _outcomes(conn, "checked_credits")
     if outcomes["inserted"]:
         _post_credit_batch(conn, outcomes["inserted"], now)

@@ -14,6 +14,7 @@ Two paths share the row checks below and give the same verdicts:
 from __future__ import annotations
 
 import re
+from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -36,6 +37,7 @@ from gongji.store.schema import institutions, persons
 
 KINDS = ("persons", "kinships", "institutions", "credits")
 DEFAULT_BATCH = 20_000
+BULK_WORKERS = 2
 IMPORT_ACTOR = Actor("operator", "import")
 _CODE = re.compile(r"^[0-9A-Za-z]{1,30}$")
 _CARD = re.compile(r"^[0-9A-Za-z]{1,32}$")
@@ -383,19 +385,21 @@ def run_import(ctx: Context, kind: str, path: Path, *, rejects_path: Path | None
     if on_start:
         on_start(table.total)
     seen: dict[tuple[str, str], int] = {}
-    # The database applies batch k while the next batch is read and checked; batches
-    # still commit one after another, in file order.
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="import") as worker:
-        pending = None
+    # While the database applies batches (two at once on PostgreSQL: their accounts are
+    # locked in id order, so they cannot deadlock), the next one is read and checked.
+    # Outcomes and rejects are taken in file order.
+    workers = BULK_WORKERS if use_bulk else 1
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="import") as pool:
+        pending: deque = deque()
         try:
             for batch in _batches(table, batch_size):
                 good, refused = _check_rows(spec, table, batch, seen)
-                applying = worker.submit(_apply, ctx, spec, good, use_bulk) if good else None
-                if pending:
-                    _finish(*pending, summary, rejects, on_progress)
-                pending = (batch, refused, applying)
-            if pending:
-                _finish(*pending, summary, rejects, on_progress)
+                applying = pool.submit(_apply, ctx, spec, good, use_bulk) if good else None
+                pending.append((batch, refused, applying))
+                while len(pending) > workers:
+                    _finish(*pending.popleft(), summary, rejects, on_progress)
+            while pending:
+                _finish(*pending.popleft(), summary, rejects, on_progress)
         finally:
             rejects.close()
     summary.rejected = rejects.count

@@ -1,0 +1,94 @@
+"""The OpenAPI document tells the refusals too, so a client (or a fuzzer) can hold every
+answer to it: each /api/v1 operation lists the error statuses of the conventions with
+their `{"code", "message"}` body; the gateway documents its envelope in and out, and
+that business refusals come back as HTTP 200 with `infcode: -1`."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+ERROR = {"type": "object", "required": ["code", "message"],
+         "properties": {"code": {"type": "string", "description": "稳定的错误代码"},
+                        "message": {"type": "string", "description": "中文说明"}}}
+REST_ERRORS = {
+    "400": "请求格式不正确（如无法解析的 JSON）",
+    "401": "未提供有效的访问令牌，或令牌已过期",
+    "403": "当前角色无权执行此操作，或不在经办人员的统筹区",
+    "404": "资源不存在，或不是调用者可见的",
+    "409": "与当前状态冲突（重复、已支付、已撤销、状态不符）",
+    "413": "请求过大",
+    "422": "输入不合法，或业务规则拒绝",
+}
+GATEWAY_PATH = "/fsi/api/rsfComIfsService/callService"
+FILES = {".csv": "text/csv; charset=utf-8",  # exports: a file, not JSON
+         ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+ENVELOPE_IN = {
+    "type": "object", "required": ["infno", "msgid", "fixmedins_code", "input"],
+    "properties": {
+        "infno": {"type": "string", "description": "交易编号：1101、2101–2103、2206–2208、3201、3202"},
+        "msgid": {"type": "string", "description": "报文号：同一机构内唯一，重发得到第一次的应答"},
+        "mdtrtarea_admvs": {"type": "string"}, "insuplc_admdvs": {"type": "string"},
+        "fixmedins_code": {"type": "string"}, "opter": {"type": "string"},
+        "inf_time": {"type": "string", "description": "yyyy-MM-dd HH:mm:ss"},
+        "input": {"type": "object", "properties": {"data": {"type": "object"}}},
+    },
+}
+ENVELOPE_OUT = {
+    "type": "object", "required": ["infcode", "inf_refmsgid", "err_code", "err_msg", "output"],
+    "properties": {
+        "infcode": {"type": "integer", "enum": [0, -1]},
+        "inf_refmsgid": {"type": "string"},
+        "msgid": {"type": ["string", "null"]},
+        "err_code": {"type": "string", "description": "infcode -1 时的稳定错误代码"},
+        "err_msg": {"type": "string"},
+        "output": {"type": "object"},
+    },
+}
+
+
+def document_errors(app: FastAPI) -> None:
+    """Amend the app's generated OpenAPI document (built once, on first request)."""
+    build = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            _amend(build())
+        return app.openapi_schema
+
+    app.openapi = openapi
+
+
+def _amend(schema: dict) -> None:
+    components = schema.setdefault("components", {})
+    components.setdefault("schemas", {})["Error"] = ERROR
+    components.setdefault("securitySchemes", {})["bearer"] = {"type": "http",
+                                                              "scheme": "bearer"}
+    error_ref = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    for path, operations in schema.get("paths", {}).items():
+        if not path.startswith(("/api/v1/", "/fsi/")):
+            continue
+        for operation in operations.values():
+            operation["security"] = [{"bearer": []}]
+            responses = operation.setdefault("responses", {})
+            if path == GATEWAY_PATH:
+                _gateway(operation, error_ref)
+                continue
+            for status, description in REST_ERRORS.items():
+                responses[status] = {"description": description, "content": error_ref}
+            for suffix, media_type in FILES.items():
+                if path.endswith(suffix):
+                    responses["200"]["content"] = {media_type: {
+                        "schema": {"type": "string", "format": "binary"}}}
+
+
+def _gateway(operation: dict, error_ref: dict) -> None:
+    operation["requestBody"] = {"required": True, "content": {
+        "application/json": {"schema": ENVELOPE_IN}}}
+    operation["responses"] = {
+        "200": {"description": "应答报文：infcode 0 成功；-1 拒绝（err_code、err_msg）",
+                "content": {"application/json": {"schema": ENVELOPE_OUT}}},
+        "401": {"description": REST_ERRORS["401"], "content": error_ref},
+        "403": {"description": "非机构令牌，或报文中的 fixmedins_code 与令牌不符",
+                "content": error_ref},
+        "413": {"description": REST_ERRORS["413"], "content": error_ref},
+    }
