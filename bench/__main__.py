@@ -10,7 +10,6 @@ Results: bench/results/bench-<time>.{md,json} and latest.{md,json}.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import statistics

@@ -15,7 +15,7 @@ import random
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from gongji.domain.idcard import check_digit
 from gongji.services import reference

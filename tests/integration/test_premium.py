@@ -19,13 +19,6 @@ from support import World
 
 
 @pytest.fixture
-def world(db_url):
-    w = World(db_url)
-    yield w
-    w.close()
-
-
-@pytest.fixture
 def family(world):
     """Mother (310, 1000 yuan) bound to her resident child and to her employee husband."""
     mother = world.person("卓玛", credit="1000.00")

@@ -9,17 +9,10 @@ from sqlalchemy import select
 from gongji.domain.money import to_fen
 from gongji.services import reconciliation
 from gongji.store.schema import institutions, settlements
-from support import World, ok
+from support import ok
 
 FIELDS = ("medfee_sumamt", "fund_pay_sumamt", "acct_pay", "acct_mulaid_pay")
 H1 = "H54250001"
-
-
-@pytest.fixture
-def world(db_url):
-    w = World(db_url)
-    yield w
-    w.close()
 
 
 @pytest.fixture

@@ -4,14 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from support import World, ok
-
-
-@pytest.fixture
-def world(db_url):
-    w = World(db_url)
-    yield w
-    w.close()
+from support import ok
 
 
 @pytest.fixture

@@ -7,9 +7,10 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException
 
-from gongji.domain.errors import DomainError
+from gongji.domain.errors import DomainError, refuse
 
 log = logging.getLogger("gongji.api")
 
@@ -43,6 +44,12 @@ def install(app: FastAPI) -> None:
         request.state.error_code = "INVALID_INPUT"
         return JSONResponse(error_body("INVALID_INPUT", _describe(exc)), status_code=422)
 
+    @app.exception_handler(DataError)
+    async def _unstorable(request: Request, exc: DataError) -> JSONResponse:
+        error = unstorable(exc)
+        request.state.error_code = error.code
+        return JSONResponse(error_body(error.code, error.message), status_code=error.status)
+
     @app.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException) -> JSONResponse:
         code = _HTTP_CODES.get(exc.status_code, "HTTP_ERROR")
@@ -54,3 +61,10 @@ def install(app: FastAPI) -> None:
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error", exc_info=exc)
         return JSONResponse(error_body("INTERNAL", "系统内部错误，请稍后重试"), status_code=500)
+
+
+def unstorable(exc: DataError) -> DomainError:
+    """A value the database cannot hold (PostgreSQL: a NUL character in text, a number out
+    of range) is bad input, not a fault; the unit of work has rolled back already."""
+    log.warning("input refused by the database: %s", exc.orig)
+    return refuse("INVALID_INPUT", "含有数据库不能保存的字符或数值")

@@ -13,9 +13,10 @@ from collections.abc import Callable
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.concurrency import run_in_threadpool
 
-from gongji.api import observability
+from gongji.api import errors, observability
 from gongji.api.auth import Institution
 from gongji.api.deps import Ctx
 from gongji.domain.bill import parse_bill
@@ -108,7 +109,8 @@ def process(ctx: Context, caller_code: str, raw: bytes) -> tuple[int, dict]:
         output, _ = run_once(ctx, f"fsi:{code}", msgid, payload, command)
         observability.count_gateway(infno, None)
         return 200, _answer(msgid, output, None, ctx)
-    except DomainError as error:
+    except (DomainError, DataError) as exc:
+        error = exc if isinstance(exc, DomainError) else errors.unstorable(exc)
         observability.count_gateway(infno, error.code)
         return 200, _answer(msgid, None, error, ctx)
 
@@ -122,6 +124,10 @@ def _envelope(raw: bytes) -> dict:
         raise refuse("INVALID_INPUT", "报文不是合法的 JSON") from None
     if not isinstance(envelope, dict):
         raise refuse("INVALID_INPUT", "报文须为 JSON 对象")
+    try:  # a lone surrogate ("\ud800") parses, but can be neither stored nor answered
+        json.dumps(envelope, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        raise refuse("INVALID_INPUT", "报文含有不成对的 Unicode 代理字符") from None
     return envelope
 
 

@@ -12,7 +12,6 @@ A new national rule a region may switch on later is a new field here, not a code
 from __future__ import annotations
 
 import functools
-import re
 import tomllib
 from dataclasses import dataclass, field
 from decimal import Decimal

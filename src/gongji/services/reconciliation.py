@@ -14,6 +14,7 @@ from gongji.domain.money import to_fen, to_yuan
 from gongji.services.clock import iso
 from gongji.services.context import Context
 from gongji.services.paging import decode_cursor, encode_cursor, parse_limit
+from gongji.services.views import settlement_amounts
 from gongji.store import repo
 from gongji.store.schema import persons, settlements
 
@@ -163,13 +164,7 @@ def _detail_view(row: Row) -> dict:
     return {"setl_id": row.setl_id, "setl_time": iso(row.setl_time), "infno": row.infno,
             "msgid": row.msgid, "psn_no": row.psn_no, "certno": mask_certno(row.certno),
             "psn_name": mask_name(row.psn_name), "insutype": row.insutype,
-            "medfee_sumamt": to_yuan(row.medfee_sumamt_fen),
-            "fund_pay_sumamt": to_yuan(row.fund_pay_sumamt_fen),
-            "psn_part_amt": to_yuan(row.psn_part_amt_fen),
-            "acct_pay": to_yuan(row.acct_pay_fen),
-            "acct_mulaid_pay": to_yuan(row.acct_mulaid_pay_fen),
-            "psn_cash_pay": to_yuan(row.psn_cash_pay_fen),
-            "reversed": row.reversed_at is not None, "reversed_at": iso(row.reversed_at)}
+            **settlement_amounts(row)}
 
 
 # --- 3202: detail comparison ------------------------------------------------------------------

@@ -10,6 +10,7 @@ from gongji.domain.money import to_yuan
 from gongji.services.clock import iso
 from gongji.services.context import Context
 from gongji.services.paging import decode_cursor, encode_cursor, parse_limit, parse_period
+from gongji.services.views import settlement_amounts
 from gongji.store import repo
 from gongji.store.schema import institutions, persons, settlement_mulaid, settlements
 
@@ -72,12 +73,6 @@ def settlement_view(row: Row, mulaid_detail: list[dict]) -> dict:
     return {
         "setl_id": row.setl_id, "setl_time": iso(row.setl_time),
         "fixmedins_code": row.fixmedins_code, "fixmedins_name": row.fixmedins_name,
-        "medfee_sumamt": to_yuan(row.medfee_sumamt_fen),
-        "fund_pay_sumamt": to_yuan(row.fund_pay_sumamt_fen),
-        "psn_part_amt": to_yuan(row.psn_part_amt_fen),
-        "acct_pay": to_yuan(row.acct_pay_fen),
-        "acct_mulaid_pay": to_yuan(row.acct_mulaid_pay_fen),
-        "psn_cash_pay": to_yuan(row.psn_cash_pay_fen),
-        "reversed": row.reversed_at is not None, "reversed_at": iso(row.reversed_at),
+        **settlement_amounts(row),
         "mulaid_detail": mulaid_detail,
     }

@@ -6,6 +6,7 @@ from sqlalchemy import Row
 
 from gongji.domain.idcard import mask_certno, mask_name
 from gongji.domain.money import to_yuan
+from gongji.services.clock import iso
 
 
 def account_status(row: Row) -> str:
@@ -30,3 +31,14 @@ def person_view(row: Row) -> dict:
 def masked_party(row: Row) -> dict:
     """A counterpart as others may see them."""
     return {"certno": mask_certno(row.certno), "name": mask_name(row.psn_name)}
+
+
+def settlement_amounts(row: Row) -> dict:
+    """A settlement row's national amounts in yuan and its reversal state."""
+    return {"medfee_sumamt": to_yuan(row.medfee_sumamt_fen),
+            "fund_pay_sumamt": to_yuan(row.fund_pay_sumamt_fen),
+            "psn_part_amt": to_yuan(row.psn_part_amt_fen),
+            "acct_pay": to_yuan(row.acct_pay_fen),
+            "acct_mulaid_pay": to_yuan(row.acct_mulaid_pay_fen),
+            "psn_cash_pay": to_yuan(row.psn_cash_pay_fen),
+            "reversed": row.reversed_at is not None, "reversed_at": iso(row.reversed_at)}
