@@ -25,8 +25,9 @@ run: venv
 test: venv browser
 	$(BIN)/pytest -q -n 2 -m "not deep"
 
+# The long fuzzing, stateful and crash runs (README "Reliability and security").
 test-deep: venv browser
-	$(BIN)/pytest -q -m deep
+	$(BIN)/pytest -q -n 2 -m deep
 
 # Benchmarks (bench/README.md): a throwaway durable PostgreSQL, the service, wrk and
 # pgbench; results in bench/results/. BENCH_ARGS="--postings 10000000" for the full run.

@@ -1,9 +1,9 @@
 """A world for the security tests (authorisation matrix, privacy scan, fuzzing).
 
-The app runs on a database of its own per test module (SQLite, or PostgreSQL for the
-`world` fixture's [pg] run). People, kinships, bindings, settlements, premiums, notices
-and invitations are made through the services (quick), so that every list a caller can
-read has counterparts in it; every role has a token. Fresh resources (a new family, a
+The app runs on a database of its own per test module: SQLite (`sqlite_world`), or each
+backend in turn (`backend_world`, [sqlite] and [pg]). People, kinships, bindings,
+settlements, premiums, notices and invitations are made through the services (quick), so
+that every list a caller can read has counterparts in it; every role has a token. Fresh resources (a new family, a
 new invitation...) are made on demand, so a test may spend one per call.
 """
 
@@ -224,7 +224,9 @@ def _world(request, tmp_path_factory, backend: str):  # noqa: ANN001, ANN202
                      context=Context(make_engine(url), clock))
     try:
         with TestClient(app, raise_server_exceptions=False) as client:
-            yield SecurityWorld(app, client, clock)
+            world = SecurityWorld(app, client, clock)
+            world.backend = backend
+            yield world
     finally:
         app.state.ctx.engine.dispose()
         if drop:
@@ -238,5 +240,5 @@ def sqlite_world(request, tmp_path_factory):
 
 @pytest.fixture(scope="module", params=[pytest.param("sqlite", id="sqlite"),
                                         pytest.param("pg", id="pg", marks=pytest.mark.pg)])
-def world(request, tmp_path_factory):
+def backend_world(request, tmp_path_factory):
     yield from _world(request, tmp_path_factory, request.param)

@@ -1,0 +1,184 @@
+"""The accounts as a plain-Python model, written from SPEC §2–§5 and the CONTRACT, not from
+the service's code: balances, active bindings and their deduction order, pooled-fund
+accumulators, settlements with their breakdown, premiums. The stateful test drives the
+service and this model side by side and demands they agree after every step.
+
+Only the region rule values (deductible, ratio, cap, premium, mutual-aid area, whether a
+helper needs a positive balance) are read from the policy files: they are data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from gongji.domain.policy import get_policy
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    """What a settlement answers: the national fields, in fen."""
+
+    fund_fen: int
+    deductible_fen: int
+    own_fen: int
+    parts: tuple[tuple[str, int], ...]  # (helper psn_no, amount), in the order drawn
+    cash_fen: int
+    balc_fen: int  # the patient's own balance after
+
+    @property
+    def mulaid_fen(self) -> int:
+        return sum(amount for _, amount in self.parts)
+
+
+@dataclass
+class Settled:
+    patient: str
+    institution: str
+    year: int
+    scene: str
+    breakdown: Breakdown
+    reversed: bool = False
+
+
+@dataclass
+class Premium:
+    helper: str
+    beneficiary: str
+    year: int
+    amount_fen: int
+    reversed: bool = False
+
+
+@dataclass
+class LedgerModel:
+    region: dict[str, str] = field(default_factory=dict)  # psn_no -> admdvs
+    insutype: dict[str, str] = field(default_factory=dict)
+    balance: dict[str, int] = field(default_factory=dict)  # account holders only
+    frozen: set[str] = field(default_factory=set)
+    bindings: dict[int, tuple[str, str]] = field(default_factory=dict)  # active: (helper, ben)
+    order: dict[str, list[int]] = field(default_factory=dict)  # beneficiary -> binding ids
+    invitations: dict[int, tuple[str, str]] = field(default_factory=dict)  # pending
+    fund_used: dict[tuple[str, int, str], tuple[int, int]] = field(default_factory=dict)
+    settlements: dict[str, Settled] = field(default_factory=dict)
+    premiums: dict[int, Premium] = field(default_factory=dict)
+
+    # people and money ---------------------------------------------------------------------------
+    def add_person(self, psn_no: str, admdvs: str, insutype: str) -> None:
+        self.region[psn_no], self.insutype[psn_no] = admdvs, insutype
+        self.order[psn_no] = []
+        if insutype == "310":
+            self.balance[psn_no] = 0
+
+    def credit(self, psn_no: str, amount_fen: int) -> None:
+        self.balance[psn_no] += amount_fen
+
+    # bindings -----------------------------------------------------------------------------------
+    def binding_refusal(self, helper: str, beneficiary: str) -> str | None:
+        """Why binding these two now would be refused (the relation is registered)."""
+        if helper in self.frozen:
+            return "HELPER_NOT_ELIGIBLE"
+        if get_policy(self.region[helper]).helper_requires_positive_balance \
+                and self.balance[helper] <= 0:
+            return "HELPER_NOT_ELIGIBLE"
+        if (helper, beneficiary) in self.bindings.values():
+            return "BINDING_EXISTS"
+        return None
+
+    def invitation_refusal(self, helper: str, beneficiary: str) -> str | None:
+        refusal = self.binding_refusal(helper, beneficiary)
+        if refusal is None and (helper, beneficiary) in self.invitations.values():
+            return "INVITATION_EXISTS"
+        return refusal
+
+    def bind(self, binding_id: int, helper: str, beneficiary: str) -> None:
+        """A binding that becomes active goes last in the beneficiary's order."""
+        self.bindings[binding_id] = (helper, beneficiary)
+        self.order[beneficiary].append(binding_id)
+
+    def unbind(self, binding_id: int) -> None:
+        _, beneficiary = self.bindings.pop(binding_id)
+        self.order[beneficiary].remove(binding_id)
+
+    # settlement ---------------------------------------------------------------------------------
+    def breakdown(self, patient: str, scene: str, inst_admdvs: str, medfee_fen: int,
+                  inscp_fen: int, use_accounts: bool, year: int) -> Breakdown:
+        """先本人、后共济: fund by the patient's policy, own account, helpers in order, cash."""
+        rule = get_policy(self.region[patient]).fund_rules[scene]
+        used, paid = self.fund_used.get((patient, year, scene), (0, 0))
+        deductible = min(inscp_fen, max(0, rule.deductible_fen - used))
+        share = (inscp_fen - deductible) * rule.ratio_bp
+        fund = min(share // 10_000 + (1 if share % 10_000 * 2 >= 10_000 else 0),
+                   max(0, rule.annual_cap_fen - paid))
+        left = medfee_fen - fund
+        own = 0
+        has_own = patient in self.balance and patient not in self.frozen
+        if use_accounts and has_own:
+            own = min(left, self.balance[patient])
+            left -= own
+        parts = []
+        for binding_id in self.order[patient] if use_accounts else ():
+            helper = self.bindings[binding_id][0]
+            area = get_policy(self.region[helper]).mutual_aid_area_prefixes
+            if left == 0 or helper in self.frozen or not inst_admdvs.startswith(area):
+                continue
+            part = min(left, self.balance[helper])
+            if part:
+                parts.append((helper, part))
+                left -= part
+        balc = self.balance.get(patient, 0) - own
+        return Breakdown(fund, deductible, own, tuple(parts), left, balc)
+
+    def settle(self, setl_id: str, patient: str, institution: str, scene: str, year: int,
+               breakdown: Breakdown) -> None:
+        if breakdown.own_fen:
+            self.balance[patient] -= breakdown.own_fen
+        for helper, amount in breakdown.parts:
+            self.balance[helper] -= amount
+        used, paid = self.fund_used.get((patient, year, scene), (0, 0))
+        self.fund_used[(patient, year, scene)] = (used + breakdown.deductible_fen,
+                                                  paid + breakdown.fund_fen)
+        self.settlements[setl_id] = Settled(patient, institution, year, scene, breakdown)
+
+    def reverse(self, setl_id: str) -> int:
+        """Every account gets back exactly what it paid; returns the patient's balance."""
+        settled = self.settlements[setl_id]
+        settled.reversed = True
+        b = settled.breakdown
+        if b.own_fen:
+            self.balance[settled.patient] += b.own_fen
+        for helper, amount in b.parts:
+            self.balance[helper] += amount
+        key = (settled.patient, settled.year, settled.scene)
+        used, paid = self.fund_used[key]
+        self.fund_used[key] = (used - b.deductible_fen, paid - b.fund_fen)
+        return self.balance.get(settled.patient, 0)
+
+    # premium ------------------------------------------------------------------------------------
+    def premium_refusal(self, helper: str, beneficiary: str, year: int) -> str | None:
+        if (helper, beneficiary) not in self.bindings.values():
+            return "PREMIUM_NOT_BOUND"
+        if self.insutype[beneficiary] != "390":
+            return "PREMIUM_NOT_RESIDENT"
+        amount = get_policy(self.region[beneficiary]).premium_fen(year)
+        if amount is None:
+            return "PREMIUM_YEAR_CLOSED"
+        if any(p.beneficiary == beneficiary and p.year == year and not p.reversed
+               for p in self.premiums.values()):
+            return "PREMIUM_ALREADY_PAID"
+        if helper in self.frozen:
+            return "ACCOUNT_FROZEN"
+        if self.balance[helper] < amount:
+            return "INSUFFICIENT_BALANCE"
+        return None
+
+    def pay_premium(self, premium_id: int, helper: str, beneficiary: str, year: int) -> int:
+        amount = get_policy(self.region[beneficiary]).premium_fen(year)
+        self.balance[helper] -= amount
+        self.premiums[premium_id] = Premium(helper, beneficiary, year, amount)
+        return amount
+
+    def reverse_premium(self, premium_id: int) -> int:
+        premium = self.premiums[premium_id]
+        premium.reversed = True
+        self.balance[premium.helper] += premium.amount_fen
+        return self.balance[premium.helper]

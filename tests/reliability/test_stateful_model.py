@@ -1,0 +1,403 @@
+"""Model-based test: a hypothesis state machine does random credits, hall bindings,
+invitations (accepted, declined, withdrawn), deduction-order changes, unbindings, account
+freezes, settlements and pre-settlements (hospital, pharmacy, another province's
+hospital), retried settlements, reversals, premiums and premium reversals against the
+services, and the same against the plain model of ledger_model.py. Every answer must be
+the model's (breakdown to the fen, or the refusal's code); after every step every balance,
+deduction order and pooled-fund accumulator must equal the model's; at the end of each run
+`gongji verify`'s checks pass and each patient's statement shows the model's breakdowns.
+
+`make test` runs a few hundred steps on SQLite and on PostgreSQL; `make test-deep`
+thousands.
+"""
+
+from __future__ import annotations
+
+import itertools
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    Bundle,
+    RuleBasedStateMachine,
+    consumes,
+    initialize,
+    invariant,
+    multiple,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
+from sqlalchemy import select
+
+from gongji.domain.errors import DomainError
+from gongji.services import binding, invitations, premium, reference, statements, unbinding
+from gongji.services.binding import Actor
+from gongji.services.verify import verify
+from gongji.store.schema import accounts, fund_accumulators, persons
+from figures import record
+from ledger_model import Breakdown, LedgerModel
+from support import Clock, World
+
+ALI, BAISE = "542500", "451000"
+ALI_CLERK = Actor("clerk", "clerk-ali", "hall", ALI)
+# code -> (type, region, settle/pre-settle/reverse infnos)
+INSTITUTIONS = {"HALI01": ("hospital", ALI, "2207", "2206", "2208"),
+                "PALI01": ("pharmacy", ALI, "2102", "2101", "2103"),
+                "HBSE01": ("hospital", BAISE, "2207", "2206", "2208")}
+TALLY = {"runs": 0, "steps": 0}
+
+
+def fen(yuan: object) -> int:
+    return int(Decimal(str(yuan)) * 100)
+
+
+def yuan(amount_fen: int) -> str:
+    return f"{amount_fen // 100}.{amount_fen % 100:02d}"
+
+
+def refusal(call) -> str | None:  # noqa: ANN001
+    """The refusal's code, or None when the call succeeded (its answer is then discarded)."""
+    try:
+        call()
+    except DomainError as error:
+        return error.code
+    return None
+
+
+class Accounts(RuleBasedStateMachine):
+    """Three Ali helpers and one Baise helper; two resident relatives (390) and one employee
+    (310, with an account of their own) whom they may help; every kinship registered."""
+
+    make_url = None  # set per test: a factory of fresh, migrated databases
+
+    settled = Bundle("settled")
+    premiums = Bundle("premiums")
+
+    def __init__(self) -> None:
+        super().__init__()
+        TALLY["runs"] += 1
+        self.world = World(type(self).make_url(), Clock(), pool_size=2)
+        self.ctx = self.world.ctx
+        self.model = LedgerModel()
+        self.msgids = itertools.count(1)
+        self.in_step = False
+        self.people: dict[str, dict] = {}
+        for key, region, insutype in [("A1", ALI, "310"), ("A2", ALI, "310"), ("A3", ALI, "310"),
+                                      ("B1", BAISE, "310"), ("R1", ALI, "390"),
+                                      ("R2", ALI, "390"), ("E1", ALI, "310")]:
+            person = self.world.person(key, insutype, region, born=date(1985, 5, 5))
+            self.people[key] = person
+            self.model.add_person(person["psn_no"], region, insutype)
+            if insutype == "310":  # something to draw on from the first step
+                self.world.credit(person, "800.00", f"start-{key}")
+                self.model.credit(person["psn_no"], 80_000)
+        for helper in self.helpers:
+            for beneficiary in self.beneficiaries:
+                self.world.kin(self.people[helper], self.people[beneficiary], "sibling")
+        for code, (kind, region, *_) in INSTITUTIONS.items():
+            self.world.institution(code, kind, region)
+
+    helpers = ("A1", "A2", "A3", "B1")
+    beneficiaries = ("R1", "R2", "E1")
+    holders = helpers + ("E1",)
+
+    def psn(self, key: str) -> str:
+        return self.people[key]["psn_no"]
+
+    def step(self) -> None:
+        TALLY["steps"] += 1
+        self.in_step = True  # until the invariant has passed after it
+        self.world.clock.advance(minutes=1)
+
+    # money in -----------------------------------------------------------------------------------
+    @rule(who=st.sampled_from(holders), amount=st.integers(1, 300_000))
+    def credit(self, who: str, amount: int) -> None:
+        self.step()
+        self.world.credit(self.people[who], yuan(amount), f"c{next(self.msgids)}")
+        self.model.credit(self.psn(who), amount)
+
+    @rule(who=st.sampled_from(holders), frozen=st.booleans())
+    def freeze_or_thaw(self, who: str, frozen: bool) -> None:
+        self.step()
+        reference.patch_person(self.ctx, self.psn(who),
+                               {"account_status": "frozen" if frozen else "normal"})
+        (self.model.frozen.add if frozen else self.model.frozen.discard)(self.psn(who))
+
+    # bindings -----------------------------------------------------------------------------------
+    @initialize(helpers=st.lists(st.sampled_from(["A1", "A2", "A3", "B1"]), unique=True))
+    def some_bindings_to_begin_with(self, helpers: list[str]) -> None:
+        """R1 starts with a few helpers, so orders and waterfalls matter from the start."""
+        for helper in helpers:
+            if helper == "B1":
+                self.invite(helper, "R1")
+                self.answer_an_invitation_to(max(self.model.invitations), "accept")
+            else:
+                self.bind_at_the_hall(helper, "R1")
+
+    @rule(helper=st.sampled_from(helpers), beneficiary=st.sampled_from(beneficiaries))
+    def bind_at_the_hall(self, helper: str, beneficiary: str) -> None:
+        self.step()
+        h, b = self.psn(helper), self.psn(beneficiary)
+        expected = ("CLERK_REGION" if self.model.region[h] != ALI
+                    else self.model.binding_refusal(h, b))
+        try:
+            answer = binding.hall_bind(self.ctx, {
+                "helper_certno": self.people[helper]["certno"],
+                "beneficiary_certno": self.people[beneficiary]["certno"],
+                "relation": "sibling", "documents_checked": True}, ALI_CLERK)
+        except DomainError as error:
+            assert error.code == expected
+            return
+        assert expected is None
+        self.model.bind(answer["binding_id"], h, b)
+
+    @rule(helper=st.sampled_from(helpers), beneficiary=st.sampled_from(beneficiaries))
+    def invite(self, helper: str, beneficiary: str) -> None:
+        self.step()
+        h, b = self.psn(helper), self.psn(beneficiary)
+        expected = self.model.invitation_refusal(h, b)
+        try:
+            answer = invitations.invite(self.ctx, h, {
+                "beneficiary_certno": self.people[beneficiary]["certno"],
+                "beneficiary_name": self.people[beneficiary]["psn_name"],
+                "relation": "sibling", "channel": "national_app"})
+        except DomainError as error:
+            assert error.code == expected
+            return
+        assert expected is None and answer["status"] == "pending"
+        self.model.invitations[answer["invitation_id"]] = (h, b)
+
+    @precondition(lambda self: self.model.invitations)
+    @rule(data=st.data(), answer=st.sampled_from(["accept", "accept", "decline", "withdraw"]))
+    def answer_an_invitation(self, data: st.DataObject, answer: str) -> None:
+        self.answer_an_invitation_to(data.draw(st.sampled_from(sorted(self.model.invitations))),
+                                     answer)
+
+    def answer_an_invitation_to(self, invitation_id: int, answer: str) -> None:
+        self.step()
+        h, b = self.model.invitations[invitation_id]
+        caller = h if answer == "withdraw" else b
+        expected = self.model.binding_refusal(h, b) if answer == "accept" else None
+        try:
+            result = getattr(invitations, answer)(self.ctx, caller, invitation_id)
+        except DomainError as error:
+            assert error.code == expected  # a refused acceptance leaves it pending
+            return
+        assert expected is None
+        del self.model.invitations[invitation_id]
+        if answer == "accept":
+            self.model.bind(result["binding_id"], h, b)
+
+    @rule(beneficiary=st.sampled_from(beneficiaries), data=st.data())
+    def change_the_order(self, beneficiary: str, data: st.DataObject) -> None:
+        self.step()
+        b = self.psn(beneficiary)
+        current = self.model.order[b]
+        new = data.draw(st.permutations(current))
+        if new == current:  # a change is what matters: the next settlement must follow it
+            new = current[1:] + current[:1]
+        spoil = current and data.draw(st.integers(0, 4)) == 0
+        if spoil:  # leave one out: the order must name every active binding
+            new = new[1:]
+        code = refusal(lambda: binding.set_order(self.ctx, b, list(new)))
+        assert code == ("ORDER_MISMATCH" if spoil else None)
+        if not spoil:
+            self.model.order[b] = list(new)
+
+    @precondition(lambda self: self.model.bindings)
+    @rule(data=st.data(), by=st.sampled_from(["helper", "beneficiary", "clerk"]))
+    def unbind(self, data: st.DataObject, by: str) -> None:
+        self.step()
+        binding_id = data.draw(st.sampled_from(sorted(self.model.bindings)))
+        h, b = self.model.bindings[binding_id]
+        actor = ALI_CLERK if by == "clerk" else Actor("person", h if by == "helper" else b)
+        answer = unbinding.unbind(self.ctx, binding_id, actor, {"documents_checked": True})
+        assert answer["status"] == "unbound"
+        self.model.unbind(binding_id)
+        again = refusal(lambda: unbinding.unbind(self.ctx, binding_id, actor,
+                                                 {"documents_checked": True}))
+        assert again == "BINDING_NOT_ACTIVE"
+
+    # settlement ---------------------------------------------------------------------------------
+    @rule(target=settled, patient=st.sampled_from(beneficiaries),
+          code=st.sampled_from(sorted(INSTITUTIONS)), medfee=st.integers(1, 400_000),
+          inscp_share=st.integers(0, 100), use_accounts=st.booleans(), pre=st.booleans())
+    def settle(self, patient: str, code: str, medfee: int, inscp_share: int,
+               use_accounts: bool, pre: bool):  # noqa: ANN201
+        self.step()
+        kind, region, infno, pre_infno, _ = INSTITUTIONS[code]
+        inscp = medfee * inscp_share // 100
+        data = self.world.bill(self.people[patient], yuan(medfee), yuan(inscp),
+                               flag="1" if use_accounts else "0")
+        data["fulamt_ownpay_amt"] = yuan(medfee - inscp)
+        p = self.psn(patient)
+        expected = self.model.breakdown(p, kind, region, medfee, inscp, use_accounts,
+                                        self.world.clock.now.year)
+        if pre:  # the same answer, nothing moved
+            self.check_breakdown(self.world.call(code, pre_infno, data), expected)
+            return multiple()
+        msgid = f"S{next(self.msgids)}"
+        answer = self.world.call(code, infno, data, msgid)
+        self.check_breakdown(answer, expected)
+        setl_id = answer["output"]["setlinfo"]["setl_id"]
+        self.model.settle(setl_id, p, code, kind, self.world.clock.now.year, expected)
+        return {"setl_id": setl_id, "code": code, "patient": patient, "msgid": msgid,
+                "data": data, "output": answer["output"]}
+
+    def check_breakdown(self, answer: dict, expected: Breakdown) -> None:
+        assert answer["infcode"] == 0, answer
+        info = answer["output"]["setlinfo"]
+        got = Breakdown(fen(info["fund_pay_sumamt"]), expected.deductible_fen,
+                        fen(info["acct_pay"]),
+                        tuple((d["helper_psn_no"], fen(d["amount"]))
+                              for d in answer["output"]["mulaid_detail"]),
+                        fen(info["psn_cash_pay"]), fen(info["balc"]))
+        assert got == expected
+        assert fen(info["acct_mulaid_pay"]) == expected.mulaid_fen
+
+    @rule(record=settled)
+    def retry_a_settlement(self, record) -> None:  # noqa: ANN001
+        """The same msgid and body: the first answer again; another body: refused."""
+        self.step()
+        again = self.world.call(record["code"], INSTITUTIONS[record["code"]][2],
+                                record["data"], record["msgid"])
+        assert again["infcode"] == 0 and again["output"] == record["output"]
+        flipped = "0" if record["data"]["acct_used_flag"] == "1" else "1"
+        other = self.world.call(record["code"], INSTITUTIONS[record["code"]][2],
+                                record["data"] | {"acct_used_flag": flipped}, record["msgid"])
+        assert other["err_code"] == "IDEMPOTENCY_CONFLICT"
+
+    @rule(record=consumes(settled))
+    def reverse(self, record) -> None:  # noqa: ANN001
+        self.step()
+        reverse_infno = INSTITUTIONS[record["code"]][4]
+        data = {"setl_id": record["setl_id"], "psn_no": self.psn(record["patient"])}
+        answer = self.world.call(record["code"], reverse_infno, data)
+        assert answer["infcode"] == 0, answer
+        balance = self.model.reverse(record["setl_id"])
+        assert fen(answer["output"]["setlinfo"]["balc"]) == balance
+        # 冲销: the reversal's lines carry each helper's part negated, as its setlinfo does
+        refunded = [(d["helper_psn_no"], -fen(d["amount"]))
+                    for d in answer["output"]["mulaid_detail"]]
+        assert refunded == list(self.model.settlements[record["setl_id"]].breakdown.parts)
+        twice = self.world.call(record["code"], reverse_infno, data)
+        assert twice["err_code"] == "ALREADY_REVERSED"
+
+    # premium ------------------------------------------------------------------------------------
+    @rule(target=premiums, helper=st.sampled_from(helpers),
+          beneficiary=st.sampled_from(beneficiaries), year=st.sampled_from([2024, 2025, 2026]))
+    def pay_a_premium(self, helper: str, beneficiary: str, year: int):  # noqa: ANN201
+        self.step()
+        h, b = self.psn(helper), self.psn(beneficiary)
+        expected = self.model.premium_refusal(h, b, year)
+        try:
+            answer = premium.pay(self.ctx, h, {"beneficiary_certno": self.people[beneficiary]
+                                               ["certno"], "year": year})
+        except DomainError as error:
+            assert error.code == expected
+            return multiple()
+        assert expected is None
+        amount = self.model.pay_premium(answer["premium_id"], h, b, year)
+        assert (fen(answer["amount"]), fen(answer["balance"])) == (amount, self.model.balance[h])
+        return answer["premium_id"]
+
+    @rule(premium_id=consumes(premiums))
+    def reverse_a_premium(self, premium_id: int) -> None:
+        self.step()
+        answer = premium.reverse(self.ctx, premium_id)
+        assert fen(answer["balance"]) == self.model.reverse_premium(premium_id)
+        assert refusal(lambda: premium.reverse(self.ctx, premium_id)) == \
+            "PREMIUM_ALREADY_REVERSED"
+
+    # after every step ---------------------------------------------------------------------------
+    @invariant()
+    def balances_orders_and_fund_use_equal_the_model(self) -> None:
+        with self.ctx.read() as uow:
+            conn = uow.conn
+            balances = dict(conn.execute(
+                select(persons.c.psn_no, accounts.c.balance_fen)
+                .join(accounts, accounts.c.person_id == persons.c.id)).all())
+            used = {(psn_no, year, scene): (d, f) for psn_no, year, scene, d, f in conn.execute(
+                select(persons.c.psn_no, fund_accumulators.c.year, fund_accumulators.c.scene,
+                       fund_accumulators.c.deductible_used_fen,
+                       fund_accumulators.c.fund_paid_fen)
+                .join(persons, persons.c.id == fund_accumulators.c.person_id))}
+            ids = dict(conn.execute(select(persons.c.psn_no, persons.c.id)).all())
+            orders = {self.psn(b): binding.active_order(conn, ids[self.psn(b)])
+                      for b in self.beneficiaries}
+        assert balances == self.model.balance
+        assert {k: v for k, v in used.items() if v != (0, 0)} == \
+            {k: v for k, v in self.model.fund_used.items() if v != (0, 0)}
+        assert orders == {b: self.model.order[b] for b in orders}
+        self.in_step = False
+
+    def teardown(self) -> None:
+        """The whole books, once a run ended well (after a failed step they would only
+        repeat the failure and slow the search for the shortest failing run)."""
+        try:
+            if self.in_step:
+                return
+            broken = [(r.check.name, r.violations) for r in verify(self.ctx) if r.total]
+            assert broken == []
+            for patient in self.beneficiaries:
+                self.statement_matches_the_model(self.psn(patient))
+        finally:
+            self.world.close()
+
+    def statement_matches_the_model(self, psn_no: str) -> None:
+        """The patient's own list of settlements: each breakdown as the model has it."""
+        seen = statements.list_settlements(self.ctx, psn_no)["settlements"]
+        mine = {setl_id: s for setl_id, s in self.model.settlements.items()
+                if s.patient == psn_no}
+        assert {s["setl_id"] for s in seen} == set(mine)
+        for item in seen:
+            model = mine[item["setl_id"]]
+            b = model.breakdown
+            assert (fen(item["fund_pay_sumamt"]), fen(item["acct_pay"]),
+                    fen(item["acct_mulaid_pay"]), fen(item["psn_cash_pay"]), item["reversed"]) \
+                == (b.fund_fen, b.own_fen, b.mulaid_fen, b.cash_fen, model.reversed)
+            assert [fen(d["amount"]) for d in item["mulaid_detail"]] == \
+                [amount for _, amount in b.parts]
+
+
+def run_machine(make_url, backend: str, examples: int, steps: int) -> None:  # noqa: ANN001
+    before = dict(TALLY)
+    machine = type("AccountsOnThisDatabase", (Accounts,), {"make_url": staticmethod(make_url)})
+    run_state_machine_as_test(machine, settings=settings(
+        max_examples=examples, stateful_step_count=steps, deadline=None, database=None,
+        suppress_health_check=list(HealthCheck)))
+    record(f"stateful {backend}: {TALLY['runs'] - before['runs']} runs, "
+           f"{TALLY['steps'] - before['steps']} steps, every one as the model said")
+
+
+def test_accounts_follow_the_model_step_by_step(make_db_url, request):
+    run_machine(make_db_url, request.node.callspec.id, examples=30, steps=40)
+
+
+@pytest.mark.deep
+def test_accounts_follow_the_model_for_thousands_of_steps(make_db_url, request):
+    run_machine(make_db_url, request.node.callspec.id, examples=120, steps=50)
+
+
+def test_the_model_reckons_the_readme_example_by_hand():
+    """The model itself, against arithmetic done by hand: a 1500-yuan hospital bill with
+    1400 in policy: (1400 − 200 deductible) × 60 % = 720 from the fund; the 780 left comes
+    from the mother's account; her 1000 becomes 220."""
+    model = LedgerModel()
+    model.add_person("MOTHER", ALI, "310")
+    model.add_person("CHILD", ALI, "390")
+    model.credit("MOTHER", 100_000)
+    model.bind(1, "MOTHER", "CHILD")
+
+    bill = model.breakdown("CHILD", "hospital", ALI, 150_000, 140_000, True, 2025)
+    model.settle("S1", "CHILD", "H", "hospital", 2025, bill)
+
+    assert (bill.fund_fen, bill.deductible_fen, bill.parts, bill.cash_fen) == \
+        (72_000, 20_000, (("MOTHER", 78_000),), 0)
+    assert model.balance["MOTHER"] == 22_000
+    assert model.breakdown("CHILD", "hospital", BAISE, 10_000, 0, True, 2025).parts == ()
+    assert model.reverse("S1") == 0 and model.balance["MOTHER"] == 100_000
