@@ -3,8 +3,9 @@
 The app runs on a database of its own per test module: SQLite (`sqlite_world`), or each
 backend in turn (`backend_world`, [sqlite] and [pg]). People, kinships, bindings,
 settlements, premiums, notices and invitations are made through the services (quick), so
-that every list a caller can read has counterparts in it; every role has a token. Fresh resources (a new family, a
-new invitation...) are made on demand, so a test may spend one per call.
+that every list a caller can read has counterparts in it; every role has a token. Fresh
+resources (a new family, a new invitation...) are made on demand, so a test may spend one
+per call.
 """
 
 from __future__ import annotations
