@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, select
 
 from gongji.domain.errors import refuse
 from gongji.domain.money import to_yuan, yuan_text
@@ -18,7 +18,7 @@ from gongji.services.clock import iso
 from gongji.services.context import Context
 from gongji.services.idempotent import run_once
 from gongji.store import repo
-from gongji.store.journal import Leg, new_txn_id, post
+from gongji.store.journal import Leg, mark_reversed, new_txn_id, post
 from gongji.store.schema import credits, persons
 from gongji.store.uow import UnitOfWork
 
@@ -47,10 +47,7 @@ def _reverse(conn: Connection, ref: str, now: datetime) -> dict:
         raise refuse("CREDIT_SPENT", f"余额 {yuan_text(balance_fen)} 元，"
                                      f"划入 {yuan_text(credit.amount_fen)} 元")
     txn_id = new_txn_id(conn)
-    flipped = conn.execute(update(credits).where(
-        credits.c.ref == ref, credits.c.reversed_at.is_(None),
-    ).values(reversed_at=now, reversal_txn_id=txn_id)).rowcount
-    if flipped != 1:
+    if not mark_reversed(conn, credits.c.ref, ref, txn_id, now):
         raise refuse("CREDIT_ALREADY_REVERSED")
     after_fen = balance_fen - credit.amount_fen
     post(conn, txn_id, "credit_reversal", [

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, Row, insert, select, update
+from sqlalchemy import Connection, Row, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from gongji.domain.errors import refuse
@@ -22,7 +22,7 @@ from gongji.services.clock import iso
 from gongji.services.context import Context
 from gongji.services.idempotent import run_once
 from gongji.store import repo
-from gongji.store.journal import Leg, new_txn_id, post
+from gongji.store.journal import Leg, mark_reversed, new_txn_id, post
 from gongji.store.schema import bindings, persons, postings, premiums
 from gongji.store.uow import UnitOfWork
 
@@ -141,11 +141,7 @@ def _reverse(conn: Connection, premium_id: int, now: datetime) -> dict:
     if premium is None:
         raise refuse("PREMIUM_NOT_FOUND")
     txn_id = new_txn_id(conn)
-    # The guarded update is the exactly-once gate: only one reversal can flip it.
-    flipped = conn.execute(update(premiums).where(
-        premiums.c.id == premium.id, premiums.c.reversed_at.is_(None),
-    ).values(reversed_at=now, reversal_txn_id=txn_id)).rowcount
-    if flipped != 1:
+    if not mark_reversed(conn, premiums.c.id, premium.id, txn_id, now):
         raise refuse("PREMIUM_ALREADY_REVERSED")
     helper = repo.person_by_id(conn, premium.helper_id)
     legs = _mirror_legs(conn, premium.txn_id)

@@ -12,7 +12,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, Row, bindparam, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, insert, select
 
 from gongji.domain.bill import Bill
 from gongji.domain.errors import refuse
@@ -25,7 +25,7 @@ from gongji.services import accumulators, evoucher, notices
 from gongji.services.clock import inf_time, local_date
 from gongji.services.output import settlement_output
 from gongji.store import repo
-from gongji.store.journal import Leg, new_txn_id, next_txn_id_sql_by_dialect, post
+from gongji.store.journal import Leg, mark_reversed, new_txn_id, next_txn_id_sql_by_dialect, post
 from gongji.store.schema import accounts, bindings, persons, settlement_mulaid, settlements
 from gongji.store.writebehind import defer
 
@@ -255,11 +255,7 @@ def reverse(conn: Connection, inst_code: str, infno: str, setl_id: str, psn_no: 
     if original is None or patient is None or original.person_id != patient.id:
         raise refuse("SETTLEMENT_NOT_FOUND")
     txn_id = new_txn_id(conn)
-    # The guarded update is the exactly-once gate: only one reversal can flip it.
-    flipped = conn.execute(update(settlements).where(
-        settlements.c.id == original.id, settlements.c.reversed_at.is_(None),
-    ).values(reversed_at=now, reversal_txn_id=txn_id)).rowcount
-    if flipped != 1:
+    if not mark_reversed(conn, settlements.c.id, original.id, txn_id, now):
         raise refuse("ALREADY_REVERSED")
     parts = conn.execute(select(settlement_mulaid).where(
         settlement_mulaid.c.settlement_id == original.id).order_by(settlement_mulaid.c.seq)).all()

@@ -91,3 +91,13 @@ def _move_balances(conn: Connection, legs: list[Leg]) -> None:
     for move in tracked:
         result = conn.execute(_MOVE_BALANCE, move)
         ensure(result.rowcount == 1, f"account {move['m_account']} moved under a held lock")
+
+
+def mark_reversed(conn: Connection, key_column, key, txn_id: int,  # noqa: ANN001
+                  at: datetime) -> bool:
+    """The exactly-once gate of every reversal: flip `reversed_at` on the row whose
+    `key_column` equals `key`, only if it is not yet set. True for the one winner."""
+    table = key_column.table
+    return conn.execute(update(table).where(
+        key_column == key, table.c.reversed_at.is_(None),
+    ).values(reversed_at=at, reversal_txn_id=txn_id)).rowcount == 1
