@@ -8,7 +8,9 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select, text
 
+from gongji.services.binding import Actor
 from gongji.services.credits import reverse_credit
+from gongji.services.unbinding import unbind
 from gongji.store.schema import accounts, persons, settlements
 from support import ok
 
@@ -88,3 +90,18 @@ def test_verify_finds_a_helper_charged_before_the_binding_was_active(cli, world,
     assert result.exit_code == 1
     assert "✗ mulaid_binding_active" in result.output
     assert f"结算 {ledger['setl_id']} 共济明细 1" in result.output
+
+
+def test_verify_accepts_a_settlement_at_the_same_instant_as_the_unbinding(cli, world):
+    """Settled, then unbound, on a clock that did not move: the settlement came first."""
+    helper = world.person("卓玛", credit="1000")
+    child = world.person("平措", insutype="390", born=date(2012, 5, 20))
+    binding_id = world.bind(helper, child, "child")
+    hospital = world.institution()
+    drew = ok(world.settle(hospital, child, "100"))
+    assert drew["mulaid_detail"][0]["helper_psn_no"] == helper["psn_no"]
+    unbind(world.ctx, binding_id, Actor("person", helper["psn_no"], "national_app"))
+
+    result = cli("verify")
+
+    assert result.exit_code == 0, result.output

@@ -14,15 +14,17 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
 from gongji.domain.errors import DomainError
 from gongji.services import invitations, settlement, unbinding
+from gongji.services.verify import verify
 from gongji.services.binding import Actor
 from gongji.store.schema import bindings, settlement_mulaid
-from support import World, ok
+from support import Clock, World, ok
 
 
 @pytest.fixture
@@ -120,12 +122,13 @@ def test_the_race_check_catches_a_settlement_that_trusts_a_stale_list_of_helpers
     fresh: Callable = settlement.usable_helpers
     cache: dict = {}
 
-    def stale(conn, patient_id, inst_admdvs):  # noqa: ANN001, ANN202
+    def stale(conn, patient_id, inst_admdvs, now):  # noqa: ANN001, ANN202
         if patient_id not in cache:
-            cache[patient_id] = fresh(conn, patient_id, inst_admdvs)
+            cache[patient_id] = fresh(conn, patient_id, inst_admdvs, now)
         return cache[patient_id]
 
     monkeypatch.setattr(settlement, "usable_helpers", stale)
+    monkeypatch.setattr(settlement, "still_active", lambda conn, ids: set(ids))
     race, _, _ = race_unbinding_against_settlements(world, workers=4, warmup=10, after=20)
     assert len(race.violations()) >= 20
 
@@ -202,3 +205,32 @@ def test_both_parties_and_a_clerk_unbinding_at_once_unbind_once(world, pair):
     assert sum(isinstance(r, dict) for r in results) == 1
     assert sorted(r for r in results if isinstance(r, str)) == ["BINDING_NOT_ACTIVE"] * 5
     assert active_bindings(world) == 0
+
+
+class TickingClock(Clock):
+    """Strictly increasing: every reading is one microsecond after the one before, in the
+    order the readings were taken, as a real clock's would be."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._lock = threading.Lock()
+
+    def __call__(self) -> datetime:
+        with self._lock:
+            self.now += timedelta(microseconds=1)
+            return self.now
+
+
+def test_settlement_times_agree_with_the_unbinding_time_under_a_race(pg_url):
+    """`verify` checks by timestamps that no settlement drew on a binding after it ended.
+    Under a race that must hold too: a settlement that drew on the helper is stamped no
+    later than the unbinding, because an unbinding waits for the helper's account lock
+    and reads the clock only then."""
+    world = World(pg_url, clock=TickingClock(), pool_size=32)
+    try:
+        race, _, _ = race_unbinding_against_settlements(world)
+        assert race.violations() == []
+        failed = {r.check.name: r.violations for r in verify(world.ctx) if r.total}
+        assert failed == {}
+    finally:
+        world.close()

@@ -95,15 +95,18 @@ _HELPERS = (
            accounts.c.id.label("account_id"), accounts.c.status)
     .select_from(bindings.join(persons, persons.c.id == bindings.c.helper_id)
                  .outerjoin(accounts, accounts.c.person_id == persons.c.id))
-    .where(bindings.c.beneficiary_id == bindparam("patient_id"), bindings.c.status == "active")
+    .where(bindings.c.beneficiary_id == bindparam("patient_id"), bindings.c.status == "active",
+           # one activated after this settlement's time applies from the next one on
+           bindings.c.activated_at <= bindparam("now"))
     .order_by(bindings.c.order_pos, bindings.c.activated_at, bindings.c.id)
 )
 
 
-def usable_helpers(conn: Connection, patient_id: int, inst_admdvs: str) -> list[HelperAccount]:
+def usable_helpers(conn: Connection, patient_id: int, inst_admdvs: str,
+                   now: datetime) -> list[HelperAccount]:
     """Active bindings in deduction order, minus helpers that may not pay here now."""
     usable = []
-    for row in conn.execute(_HELPERS, {"patient_id": patient_id}):
+    for row in conn.execute(_HELPERS, {"patient_id": patient_id, "now": now}):
         policy = get_policy(row.insuplc_admdvs)
         if (row.psn_insu_stas == "1" and row.account_id is not None and row.status == "normal"
                 and row.insutype in policy.helper_insutypes
@@ -111,6 +114,17 @@ def usable_helpers(conn: Connection, patient_id: int, inst_admdvs: str) -> list[
             usable.append(HelperAccount(row.id, row.relation, row.helper_id, row.psn_no,
                                         row.psn_name, row.account_id))
     return usable
+
+
+_STILL_ACTIVE = select(bindings.c.id).where(
+    bindings.c.id.in_(bindparam("ids", expanding=True)), bindings.c.status == "active")
+
+
+def still_active(conn: Connection, binding_ids: list[int]) -> set[int]:
+    """Which of these bindings are active now (a fresh read under READ COMMITTED)."""
+    if not binding_ids:
+        return set()
+    return set(conn.scalars(_STILL_ACTIVE, {"ids": binding_ids}))
 
 
 @dataclass(frozen=True)
@@ -128,13 +142,16 @@ class Decision:
 def decide(conn: Connection, bill: Bill, patient: Row, inst: Row, now: datetime,
            lock: bool) -> Decision:
     """Read (and for a real settlement, lock) what may pay, then let the domain decide."""
-    helpers = usable_helpers(conn, patient.id, inst.admdvs)
+    helpers = usable_helpers(conn, patient.id, inst.admdvs, now)
     own_id = patient.account_id if patient.account_status == "normal" else None
     ids = [h.account_id for h in helpers] + ([own_id] if own_id else [])
     rows = repo.lock_accounts(conn, ids) if lock else repo.read_accounts(conn, ids)
     balances = {account_id: row.balance_fen for account_id, row in rows.items()}
-    # Re-check the frozen flag on the row we hold: it may have changed since the read.
-    usable = [h for h in helpers if rows[h.account_id].status == "normal"]
+    # Re-check the frozen flag on the row we hold, and (once the locks are held) that each
+    # binding is still active: an unbinding may have committed since the read above.
+    active = still_active(conn, [h.binding_id for h in helpers]) if lock else None
+    usable = [h for h in helpers if rows[h.account_id].status == "normal"
+              and (active is None or h.binding_id in active)]
     if own_id and rows[own_id].status != "normal":
         own_id = None
     rule = get_policy(patient.insuplc_admdvs).fund_rule(inst.fixmedins_type)

@@ -2,8 +2,10 @@
 by themselves when a party's insurance ends or moves (SPEC §7, §10).
 
 Effective for every settlement that starts after the commit: a settlement reads the
-active bindings inside its own unit of work (services/settlement.usable_helpers), so a
-binding written unbound before it starts is never drawn on. History stays: the binding
+active bindings inside its own unit of work (services/settlement.usable_helpers) and
+reads their status again once it holds the helpers' account locks; an unbinding takes
+the helper's account lock before it reads the clock. So the two serialise on that row,
+and a settlement that drew on a binding is never stamped after the binding's end. History stays: the binding
 row is kept with its status, end time and reason, and a reversal of an earlier settlement
 refunds the helper from the settlement's own record, whatever the binding's status now.
 """
@@ -36,7 +38,6 @@ def unbind(ctx: Context, binding_id: int, actor: Actor, data: dict | None = None
     data = data or {}
     if actor.role == "clerk" and data.get("documents_checked") is not True:
         raise refuse("DOCUMENTS_NOT_CHECKED")
-    now = ctx.now()
     with ctx.uow() as uow:
         conn = uow.conn
         caller_id = None
@@ -44,6 +45,10 @@ def unbind(ctx: Context, binding_id: int, actor: Actor, data: dict | None = None
             person, actor = person_actor(conn, actor.actor_id, actor.channel)
             caller_id = person.id
         row = visible_binding(conn, binding_id, actor, caller_id)
+        # Wait out any settlement drawing on the helper, then read the clock: every
+        # settlement that drew on this binding is stamped no later than its end.
+        repo.lock_accounts_of(conn, [row.helper_id])
+        now = ctx.now()
         side = binding_side(caller_id, row.helper_id, row.beneficiary_id) if caller_id else None
         reason = f"unbound_by_{side}" if side else "unbound_at_hall"
         detail: dict = {"reason": reason}
@@ -90,6 +95,7 @@ def end_for_insurance_change(conn: Connection, person_id: int, actor: Actor,
     detail = {"reason": INSURANCE_CHANGE, "rule": "auto_end_on_insurance_change",
               "psn_no": person.psn_no, "psn_insu_stas": person.psn_insu_stas,
               "insuplc_admdvs": person.insuplc_admdvs}
+    repo.lock_accounts_of(conn, [row.helper_id for row in rows])
     ended = []
     for row in rows:
         if _flip(conn, row, BindingEvent.END, INSURANCE_CHANGE, now) is not None:

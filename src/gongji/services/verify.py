@@ -150,15 +150,18 @@ CHECKS = (
         ORDER BY s.setl_id, m.seq""",
           lambda r: (f"结算 {r.setl_id} 共济明细 {r.seq}",
                      f"共济 {_y(r.amount_fen)} 元在共济人账户上没有对应过账")),
+    # The end instant is inclusive: a settlement and an unbinding serialise on the helper's
+    # account lock and the unbinding reads the clock after it, so the same instant means
+    # the settlement came first.
     Check("mulaid_binding_active", "结算只扣结算时有效共济关系的共济人"
-                                   "（生效时间 ≤ 结算时间 < 终止时间）", """
+                                   "（生效时间 ≤ 结算时间 ≤ 终止时间）", """
         SELECT s.setl_id, m.seq, b.id AS binding_id, b.status, b.activated_at, b.ended_at,
                s.setl_time
         FROM settlement_mulaid m
         JOIN settlements s ON s.id = m.settlement_id
         LEFT JOIN bindings b ON b.id = m.binding_id
         WHERE b.id IS NULL OR b.activated_at > s.setl_time
-           OR (b.ended_at IS NOT NULL AND s.setl_time >= b.ended_at)
+           OR (b.ended_at IS NOT NULL AND s.setl_time > b.ended_at)
            OR b.helper_id <> m.helper_id OR b.beneficiary_id <> s.person_id
         ORDER BY s.setl_id, m.seq""",
           lambda r: (f"结算 {r.setl_id} 共济明细 {r.seq}",

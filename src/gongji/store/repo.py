@@ -98,6 +98,22 @@ def lock_accounts(conn: Connection, ids: Iterable[int]) -> dict[int, Row]:
     return {row.id: row for row in conn.execute(query, {"ids": ids})}
 
 
+def lock_accounts_of(conn: Connection, person_ids: Iterable[int]) -> None:
+    """Lock the personal accounts of these persons, in ascending account id order.
+
+    A binding change takes these before it reads the clock, so it serialises with every
+    settlement drawing on the same helper (settlements lock the same rows)."""
+    person_ids = sorted(set(person_ids))
+    if person_ids and conn.dialect.name == "postgresql":
+        conn.execute(_LOCK_ACCOUNTS_OF, {"person_ids": person_ids}).all()
+
+
+_LOCK_ACCOUNTS_OF = (select(accounts.c.id)
+                     .where(accounts.c.person_id.in_(bindparam("person_ids", expanding=True)),
+                            accounts.c.kind == "personal")
+                     .order_by(accounts.c.id).with_for_update())
+
+
 _ACCOUNT_ROWS = (select(accounts.c.id, accounts.c.balance_fen, accounts.c.status)
                  .where(accounts.c.id.in_(bindparam("ids", expanding=True)))
                  .order_by(accounts.c.id))
