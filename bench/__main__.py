@@ -23,11 +23,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))  # tests/pgserver.py: the throwaway server
 
 import pgserver  # noqa: E402
-
+from bench import dataset, entries, limit, report, service, sqlite_mode  # noqa: E402
 from gongji.store.db import make_engine  # noqa: E402
 from gongji.store.migrate import upgrade  # noqa: E402
-
-from bench import dataset, entries, limit, report, service, sqlite_mode  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 # Equal for the service and the limit: room for the bulk loads without checkpoint storms.

@@ -18,9 +18,8 @@ from datetime import date, timedelta
 
 from sqlalchemy import Engine
 
-from gongji.services.context import Context
-
 from bench.limit import percentiles_ms
+from gongji.services.context import Context
 
 PAIRS_SQL = """
 WITH picks AS (

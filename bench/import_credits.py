@@ -36,7 +36,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
 import pgserver  # noqa: E402  (tests/pgserver.py)
-
 from gongji.domain.idcard import check_digit  # noqa: E402
 from gongji.services.context import Context  # noqa: E402
 from gongji.services.imports import run_import  # noqa: E402

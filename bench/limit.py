@@ -10,9 +10,8 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from bench.dataset import HOSPITALS_PER_REGION, REGIONS, World
 from gongji.domain.policy import get_policy
-
-from bench.dataset import REGIONS, HOSPITALS_PER_REGION, World
 
 HERE = Path(__file__).parent
 

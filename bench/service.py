@@ -14,10 +14,9 @@ import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench.dataset import World
 from gongji.api.auth import issue_token
 from gongji.settings import Settings
-
-from bench.dataset import World
 
 HERE = Path(__file__).parent
 ADMIN_TOKEN = "bench-admin-" + "x7Qe2" * 4

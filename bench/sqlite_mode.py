@@ -9,13 +9,12 @@ import time
 from argparse import Namespace
 from pathlib import Path
 
+from bench import dataset, service
+from bench.dataset import World
 from gongji.api import gateway
 from gongji.services.context import Context
 from gongji.store.db import make_engine
 from gongji.store.migrate import upgrade
-
-from bench import dataset, service
-from bench.dataset import World
 
 
 def run(opts: Namespace, work: Path, stamp: str) -> dict:

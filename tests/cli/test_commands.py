@@ -69,6 +69,14 @@ def test_token_issue_refuses_an_unknown_subject_and_a_weak_secret(cli):
     assert weak.exit_code != 0 and "GONGJI_ADMIN_TOKEN" in weak.output
 
 
+def test_token_issue_refuses_a_subject_with_a_control_character(cli):
+    result = cli("token", "issue", "--role", "person", "--subject", "psn\x00no",
+                 env={"GONGJI_ADMIN_TOKEN": ADMIN})
+
+    assert result.exit_code == 1
+    assert "INVALID_INPUT" in result.output
+
+
 def _family(world):  # noqa: ANN001, ANN202
     helper = world.person("卓玛", credit="1000")
     child = world.person("平措", insutype="390", born=date(2012, 5, 20))

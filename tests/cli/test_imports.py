@@ -9,13 +9,13 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
-from rejects_files import codes, read_rejects
 from gongji.domain import policy
 from gongji.domain.idcard import make_certno
 from gongji.services import reference
 from gongji.services.imports import run_import
 from gongji.services.verify import verify
 from gongji.store.schema import accounts, bindings, journal_txns, kinships, persons, postings
+from rejects_files import codes, read_rejects
 
 PERSON_HEADER = ["公民身份号码", "姓名", "险种类型", "参保地医保区划", "参保状态", "社保卡号"]
 
@@ -302,9 +302,8 @@ def _psn_no(world, number: str) -> str:  # noqa: ANN001
 
 def test_a_rest_credit_racing_a_bulk_batch_with_the_same_ref_is_never_booked_twice(
         pg_url, tmp_path, monkeypatch):
-    from support import World
-
     from gongji.services import bulk
+    from support import World
 
     world = World(pg_url)
     first, second = world.person("卓玛"), world.person("达瓦")

@@ -1,4 +1,5 @@
-"""An HTTP client on the real app, with an operator and a way to mint tokens."""
+"""An HTTP client on the real app, with an operator and a way to mint tokens; the
+security tests' shared worlds (security_world.py)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from fastapi.testclient import TestClient
 
 from gongji.api.app import create_app
 from gongji.settings import Settings
+from security_world import backend_world, sqlite_world  # noqa: F401 (fixtures for this folder)
 from support import Clock
 
 ADMIN = "test-admin-token-0123456789"

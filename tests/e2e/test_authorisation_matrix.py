@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from authorisation_table import ROWS, Row, served_endpoints
-from security_world import ROLES, SecurityWorld, sqlite_world  # noqa: F401 (fixture)
+from security_world import ROLES, SecurityWorld
 
 AUTH_CODES = {401: {"UNAUTHENTICATED"}, 403: {"FORBIDDEN", "CLERK_REGION"}}
 

@@ -16,10 +16,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gongji.domain.errors import CATALOGUE
 from figures import record
+from gongji.domain.errors import CATALOGUE
 from gongji.services.verify import verify
-from security_world import SecurityWorld, backend_world  # noqa: F401 (fixture)
+from security_world import SecurityWorld
 
 PATH = "/fsi/api/rsfComIfsService/callService"
 INFNOS = ["1101", "2101", "2102", "2103", "2206", "2207", "2208", "3201", "3202"]

@@ -10,6 +10,7 @@ import re
 from datetime import date
 
 import pytest
+from fastapi.testclient import TestClient
 
 from gongji.api.observability import JsonFormatter
 from gongji.domain.idcard import make_certno
@@ -83,6 +84,30 @@ def test_every_answer_carries_a_request_id_and_a_callers_well_formed_one_is_kept
     assert mine.headers["x-request-id"] == "hall-7:abc.123"
     assert re.fullmatch(r"[0-9a-f]{32}", made.headers["x-request-id"])
     assert re.fullmatch(r"[0-9a-f]{32}", hostile.headers["x-request-id"])
+
+
+def test_a_server_error_answers_and_logs_with_the_request_id(api):
+    def boom() -> dict:
+        raise RuntimeError("planted fault")
+
+    api.client.app.add_api_route("/test-boom", boom)
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    logger = logging.getLogger("gongji.api")
+    logger.addHandler(handler)
+    try:
+        with TestClient(api.client.app, raise_server_exceptions=False) as client:
+            answer = client.get("/test-boom", headers={"X-Request-ID": "req-500"})
+    finally:
+        logger.removeHandler(handler)
+
+    assert answer.status_code == 500
+    assert answer.json()["code"] == "INTERNAL"
+    assert answer.headers["x-request-id"] == "req-500"
+    logged = json.loads(stream.getvalue().strip().splitlines()[-1])
+    assert (logged["message"], logged["request_id"]) == ("unexpected error", "req-500")
+    assert "planted fault" in logged["exception"]
 
 
 def test_the_access_log_is_a_json_line_with_the_request_id(api):

@@ -15,7 +15,7 @@ import json
 import openpyxl
 
 from authorisation_table import ROWS, Row
-from security_world import ROLES, SecurityWorld, sqlite_world  # noqa: F401 (fixture)
+from security_world import ROLES, SecurityWorld
 
 GATEWAY = "/fsi/api/rsfComIfsService/callService"
 

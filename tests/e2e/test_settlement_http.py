@@ -3,9 +3,9 @@ and a table of bad inputs that are each refused with a code while nothing moves.
 
 from __future__ import annotations
 
-import pytest
-
 from datetime import date
+
+import pytest
 
 from gongji.domain.idcard import make_certno
 from support import ok

@@ -18,7 +18,7 @@ from gongji.api.auth import decode_token
 from gongji.domain.errors import DomainError
 from gongji.services.clock import utc_now
 from gongji.settings import Settings
-from security_world import ADMIN, sqlite_world  # noqa: F401 (fixture)
+from security_world import ADMIN
 
 
 @pytest.fixture

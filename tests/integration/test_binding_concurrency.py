@@ -21,8 +21,8 @@ from sqlalchemy import func, select
 
 from gongji.domain.errors import DomainError
 from gongji.services import invitations, settlement, unbinding
-from gongji.services.verify import verify
 from gongji.services.binding import Actor
+from gongji.services.verify import verify
 from gongji.store.schema import bindings, settlement_mulaid
 from support import Clock, World, ok
 

@@ -15,7 +15,8 @@ from gongji.domain.policy import get_policy
 from gongji.services import invitations, reference
 from gongji.services.binding import Actor
 from gongji.services.unbinding import end_for_insurance_change
-from gongji.store.schema import audit_log, bindings, invitations as invitations_table
+from gongji.store.schema import audit_log, bindings
+from gongji.store.schema import invitations as invitations_table
 from support import World, ok
 
 

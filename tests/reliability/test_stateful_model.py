@@ -33,12 +33,12 @@ from hypothesis.stateful import (
 )
 from sqlalchemy import select
 
+from figures import record
 from gongji.domain.errors import DomainError
 from gongji.services import binding, invitations, premium, reference, statements, unbinding
 from gongji.services.binding import Actor
 from gongji.services.verify import verify
 from gongji.store.schema import accounts, fund_accumulators, persons
-from figures import record
 from ledger_model import Breakdown, LedgerModel
 from support import Clock, World
 

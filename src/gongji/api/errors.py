@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException
 
+from gongji.api.observability import REQUEST_ID
 from gongji.domain.errors import DomainError, refuse
 
 log = logging.getLogger("gongji.api")
@@ -59,8 +60,16 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unexpected error", exc_info=exc)
-        return JSONResponse(error_body("INTERNAL", "系统内部错误，请稍后重试"), status_code=500)
+        # Starlette runs this outside RequestObserver, whose request id is gone by now:
+        # take it back from the request state for the log line and the answer.
+        request_id = getattr(request.state, "request_id", None)
+        token = REQUEST_ID.set(request_id)
+        try:
+            log.exception("unexpected error", exc_info=exc)
+        finally:
+            REQUEST_ID.reset(token)
+        return JSONResponse(error_body("INTERNAL", "系统内部错误，请稍后重试"), status_code=500,
+                            headers={"X-Request-ID": request_id} if request_id else None)
 
 
 def unstorable(exc: DataError) -> DomainError:

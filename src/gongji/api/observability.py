@@ -79,6 +79,7 @@ class RequestObserver:
             await self.app(scope, receive, send)
             return
         request_id = request_id_from(scope)
+        scope.setdefault("state", {})["request_id"] = request_id  # for the 500 handler
         token = REQUEST_ID.set(request_id)
         started = time.perf_counter()
         status = 500

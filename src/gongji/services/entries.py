@@ -9,6 +9,7 @@ lookups for the few rows shown.
 from __future__ import annotations
 
 from collections.abc import Iterator
+
 from sqlalchemy import Connection, Select, and_, func, or_, select
 
 from gongji.domain.errors import refuse

@@ -87,7 +87,7 @@ def _commit_unique(uow: UnitOfWork, code: str) -> None:
 
 
 def get_person(ctx: Context, psn_no: str) -> dict:
-    with ctx.uow() as uow:
+    with ctx.read() as uow:
         row = repo.person_by_psn_no(uow.conn, psn_no)
         if row is None:
             raise refuse("PERSON_NOT_FOUND")

@@ -16,9 +16,9 @@ from sqlalchemy import Connection, Row, bindparam, insert, select
 
 from gongji.domain.bill import Bill
 from gongji.domain.errors import refuse
-from gongji.domain.money import to_yuan
 from gongji.domain.fund import FundResult, pooled_fund
 from gongji.domain.idcard import mask_name
+from gongji.domain.money import to_yuan
 from gongji.domain.policy import get_policy
 from gongji.domain.waterfall import Allocation, Source, allocate
 from gongji.services import accumulators, evoucher, notices

@@ -13,8 +13,8 @@ ROLES = ("person", "institution", "clerk")
 def check_subject(ctx: Context, role: str, subject: str, admdvs: str | None) -> None:
     if role not in ROLES:
         raise refuse("INVALID_INPUT", "role 须为 person、institution 或 clerk")
-    if not subject or len(subject) > 40:
-        raise refuse("INVALID_INPUT", "subject 须为 1–40 个字符")
+    if not subject or len(subject) > 40 or not subject.isprintable():
+        raise refuse("INVALID_INPUT", "subject 须为 1–40 个可打印字符")
     with ctx.read() as uow:
         if role == "person" and repo.person_by_psn_no(uow.conn, subject) is None:
             raise refuse("PERSON_NOT_FOUND")

@@ -5,9 +5,11 @@ Effective for every settlement that starts after the commit: a settlement reads 
 active bindings inside its own unit of work (services/settlement.usable_helpers) and
 reads their status again once it holds the helpers' account locks; an unbinding takes
 the helper's account lock before it reads the clock. So the two serialise on that row,
-and a settlement that drew on a binding is never stamped after the binding's end. History stays: the binding
-row is kept with its status, end time and reason, and a reversal of an earlier settlement
-refunds the helper from the settlement's own record, whatever the binding's status now.
+and a settlement that drew on a binding is never stamped after the binding's end.
+
+History stays: the binding row is kept with its status, end time and reason, and a
+reversal of an earlier settlement refunds the helper from the settlement's own record,
+whatever the binding's status now.
 """
 
 from __future__ import annotations

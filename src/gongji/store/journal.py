@@ -22,8 +22,8 @@ from sqlalchemy import (
 )
 
 from gongji.domain.errors import ensure
-from gongji.store.writebehind import defer
 from gongji.store.schema import accounts, journal_txns, postings
+from gongji.store.writebehind import defer
 
 
 @dataclass(frozen=True)

@@ -5,11 +5,10 @@ Revises:
 Create Date: 2026-11-23 21:10:52.652752
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 from gongji.store import journal_ddl
-
 
 revision = '0001'
 down_revision = None
