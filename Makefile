@@ -2,7 +2,7 @@
 VENV := .venv
 BIN  := $(VENV)/bin
 
-.PHONY: venv browser run test test-deep bench clean
+.PHONY: venv browser run test test-deep lint bench clean
 
 venv: $(VENV)/.stamp
 
@@ -28,6 +28,11 @@ test: venv browser
 # The long fuzzing, stateful and crash runs (README "Reliability and security").
 test-deep: venv browser
 	$(BIN)/pytest -q -n 2 -m deep
+
+# Pyflakes and import order (the rules the tree keeps clean).
+lint: venv
+	$(BIN)/python -m pip install -q -e '.[lint]'
+	$(BIN)/ruff check --select F,I src tests bench
 
 # Benchmarks (bench/README.md): a throwaway durable PostgreSQL, the service, wrk and
 # pgbench; results in bench/results/. BENCH_ARGS="--postings 10000000" for the full run.

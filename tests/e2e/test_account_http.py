@@ -299,6 +299,29 @@ def test_a_clerk_of_another_region_is_refused(api, family):
                    family["tokens"]["clerk"]).status_code == 404
 
 
+def hall_views(api, psn_no: str) -> list[tuple]:  # noqa: ANN001
+    trail = api.get(f"/api/v1/persons/{psn_no}/audit?limit=500")
+    assert trail.status_code == 200
+    return [(e["actor_role"], e["actor_id"], e["channel"], e["detail"]["view"],
+             e["detail"]["clerk_admdvs"])
+            for e in trail.json()["entries"] if e["action"] == "viewed_at_hall"]
+
+
+def test_every_hall_lookup_is_in_the_persons_audit_trail_and_a_refused_one_is_not(
+        api, family):
+    mother, tokens = family["people"]["mother"], family["tokens"]
+    for suffix in ("", "/account", "/entries", "/bindings"):
+        assert api.get(f"/api/v1/hall/persons/{mother['certno']}{suffix}",
+                       tokens["clerk"]).status_code == 200
+    assert api.get(f"/api/v1/hall/persons/{mother['certno']}/account",
+                   tokens["far_clerk"]).status_code == 403
+
+    assert hall_views(api, mother["psn_no"]) == [
+        ("clerk", "clerk-1", "hall", view, "542500")
+        for view in ("record", "account", "entries", "bindings")]
+    assert hall_views(api, family["people"]["child"]["psn_no"]) == []
+
+
 # --- institutions ---------------------------------------------------------------------------------
 
 

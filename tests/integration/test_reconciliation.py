@@ -163,6 +163,20 @@ def test_a_malformed_detail_list_is_refused_with_a_code(world, books, bad):
     assert answer["err_code"] in ("INVALID_INPUT", "INVALID_AMOUNT")
 
 
+def test_a_full_list_of_max_detail_items_fits_one_envelope(world, books):
+    """The body limit leaves room for 3202's longest list; other envelopes stay small."""
+    items = [{"setl_id": f"S20250601{i:016X}", "medfee_sumamt": "99999999.99",
+              "fund_pay_sumamt": "99999999.99", "acct_pay": "0.00", "acct_mulaid_pay": "0.00"}
+             for i in range(reconciliation.MAX_DETAIL)]
+    data = {"stmt_begndate": "2025-06-01", "stmt_enddate": "2025-06-02", "detail": items}
+    answer = compare(world, data)
+    assert answer["fixmedins_setl_cnt"] == reconciliation.MAX_DETAIL
+    assert answer["stmt_rslt"] == "1" and answer["truncated"]
+
+    padded = world.call(H1, "3201", claimed(books["day1"]) | {"pad": "x" * 300_000})
+    assert (padded["infcode"], padded["err_code"]) == (-1, "INVALID_INPUT")
+
+
 # --- REST reads for the institution ---------------------------------------------------------------
 
 

@@ -29,6 +29,8 @@ from gongji.store.uow import UnitOfWork
 
 router = APIRouter(tags=["gateway"])
 MAX_BODY_BYTES = 256 * 1024
+# 3202 carries the institution's whole list (reconciliation.MAX_DETAIL items).
+MAX_DETAIL_BODY_BYTES = 2 * 1024 * 1024
 
 
 def _input_data(envelope: dict) -> dict:
@@ -96,6 +98,8 @@ def process(ctx: Context, caller_code: str, raw: bytes) -> tuple[int, dict]:
         envelope = _envelope(raw)
         msgid = _text(envelope, "msgid", 64)
         infno = _text(envelope, "infno", 4)
+        if infno != "3202" and len(raw) > MAX_BODY_BYTES:
+            raise refuse("INVALID_INPUT", "报文过大")
         code = _text(envelope, "fixmedins_code", 30)
         if code != caller_code:
             error = refuse("INSTITUTION_MISMATCH")
@@ -116,7 +120,7 @@ def process(ctx: Context, caller_code: str, raw: bytes) -> tuple[int, dict]:
 
 
 def _envelope(raw: bytes) -> dict:
-    if len(raw) > MAX_BODY_BYTES:
+    if len(raw) > MAX_DETAIL_BODY_BYTES:
         raise refuse("INVALID_INPUT", "报文过大")
     try:
         envelope = json.loads(raw)

@@ -1,12 +1,13 @@
 """The audit log read back for the operator: every change of a person's bindings and
-invitations, on either side, oldest first, with who, in which role, through which
-channel, when, and the status before and after."""
+invitations, on either side, and every time a clerk looked the person up at the hall,
+oldest first, with who, in which role, through which channel, when, and the status
+before and after."""
 
 from __future__ import annotations
 
 import json
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 
 from gongji.domain.errors import refuse
 from gongji.services.clock import iso
@@ -30,7 +31,8 @@ def person_audit(ctx: Context, psn_no: str, after_id: int = 0, limit: int = 100)
     with ctx.read() as uow:
         conn = uow.conn
         rows = conn.execute(select(audit_log).where(
-            or_(audit_log.c.helper_id == person.id, audit_log.c.beneficiary_id == person.id),
+            or_(audit_log.c.helper_id == person.id, audit_log.c.beneficiary_id == person.id,
+                and_(audit_log.c.entity == "person", audit_log.c.entity_id == person.id)),
             audit_log.c.id > after_id).order_by(audit_log.c.id).limit(limit + 1)).all()
         psn_nos = {r.id: r.psn_no for r in repo.persons_by_ids(conn, [
             pid for row in rows for pid in (row.helper_id, row.beneficiary_id) if pid]).values()}

@@ -177,6 +177,7 @@ audit_log = Table(
     Column("detail", Text),
     Index("ix_audit_helper", "helper_id"),
     Index("ix_audit_beneficiary", "beneficiary_id"),
+    Index("ix_audit_entity", "entity", "entity_id"),
 )
 
 # A journal transaction is written once, after its postings, and the migrations'

@@ -4,34 +4,41 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from gongji.api.auth import Clerk
+from gongji.api.auth import Clerk, Principal
 from gongji.api.deps import Ctx
 from gongji.api.routes.account import CursorQ, DateFrom, DateTo, LimitQ
 from gongji.services import binding, entries, queries, reference
+from gongji.services.binding import Actor
 from gongji.services.hall import person_at_hall
 
 router = APIRouter(prefix="/api/v1/hall/persons", tags=["hall"])
 
 
+def _looked_up(ctx: Ctx, certno: str, caller: Principal, view: str) -> str:
+    """The person's psn_no; the clerk's lookup is audited."""
+    clerk = Actor("clerk", caller.subject, "hall", caller.admdvs)
+    return person_at_hall(ctx, certno, clerk, view)
+
+
 @router.get("/{certno}")
 def person_record(certno: str, caller: Clerk, ctx: Ctx) -> dict:
     """The person's record, for the window where they stand with their ID card."""
-    return reference.get_person(ctx, person_at_hall(ctx, certno, caller.admdvs))
+    return reference.get_person(ctx, _looked_up(ctx, certno, caller, "record"))
 
 
 @router.get("/{certno}/account")
 def person_account(certno: str, caller: Clerk, ctx: Ctx) -> dict:
-    return queries.account(ctx, person_at_hall(ctx, certno, caller.admdvs))
+    return queries.account(ctx, _looked_up(ctx, certno, caller, "account"))
 
 
 @router.get("/{certno}/entries")
 def person_entries(certno: str, caller: Clerk, ctx: Ctx, date_from: DateFrom = None,
                    date_to: DateTo = None, cursor: CursorQ = None,
                    limit: LimitQ = None) -> dict:
-    psn_no = person_at_hall(ctx, certno, caller.admdvs)
+    psn_no = _looked_up(ctx, certno, caller, "entries")
     return entries.list_entries(ctx, psn_no, date_from, date_to, cursor, limit)
 
 
 @router.get("/{certno}/bindings")
 def person_bindings(certno: str, caller: Clerk, ctx: Ctx) -> dict:
-    return binding.list_bindings(ctx, person_at_hall(ctx, certno, caller.admdvs))
+    return binding.list_bindings(ctx, _looked_up(ctx, certno, caller, "bindings"))
