@@ -128,7 +128,7 @@ def test_the_race_check_catches_a_settlement_that_trusts_a_stale_list_of_helpers
         return cache[patient_id]
 
     monkeypatch.setattr(settlement, "usable_helpers", stale)
-    monkeypatch.setattr(settlement, "still_active", lambda conn, ids: set(ids))
+    monkeypatch.setattr(settlement.repo, "active_binding_ids", lambda conn, ids: set(ids))
     race, _, _ = race_unbinding_against_settlements(world, workers=4, warmup=10, after=20)
     assert len(race.violations()) >= 20
 

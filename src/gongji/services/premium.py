@@ -57,6 +57,8 @@ def _pay(conn: Connection, psn_no: str, certno: str, year: int, now: datetime) -
         raise refuse("PERSON_NOT_FOUND")
     beneficiary, binding, amount_fen = _payable(conn, helper, certno, year)
     account = _payer_account(conn, helper, amount_fen)
+    if binding.id not in repo.active_binding_ids(conn, [binding.id]):
+        raise refuse("PREMIUM_NOT_BOUND")  # unbound while this waited for the account lock
     txn_id = new_txn_id(conn)
     premium_id = _insert_premium(conn, helper, beneficiary, binding.id, year, amount_fen,
                                  txn_id, now)

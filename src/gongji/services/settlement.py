@@ -116,17 +116,6 @@ def usable_helpers(conn: Connection, patient_id: int, inst_admdvs: str,
     return usable
 
 
-_STILL_ACTIVE = select(bindings.c.id).where(
-    bindings.c.id.in_(bindparam("ids", expanding=True)), bindings.c.status == "active")
-
-
-def still_active(conn: Connection, binding_ids: list[int]) -> set[int]:
-    """Which of these bindings are active now (a fresh read under READ COMMITTED)."""
-    if not binding_ids:
-        return set()
-    return set(conn.scalars(_STILL_ACTIVE, {"ids": binding_ids}))
-
-
 @dataclass(frozen=True)
 class Decision:
     fund: FundResult
@@ -149,7 +138,7 @@ def decide(conn: Connection, bill: Bill, patient: Row, inst: Row, now: datetime,
     balances = {account_id: row.balance_fen for account_id, row in rows.items()}
     # Re-check the frozen flag on the row we hold, and (once the locks are held) that each
     # binding is still active: an unbinding may have committed since the read above.
-    active = still_active(conn, [h.binding_id for h in helpers]) if lock else None
+    active = repo.active_binding_ids(conn, [h.binding_id for h in helpers]) if lock else None
     usable = [h for h in helpers if rows[h.account_id].status == "normal"
               and (active is None or h.binding_id in active)]
     if own_id and rows[own_id].status != "normal":

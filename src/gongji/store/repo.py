@@ -9,7 +9,7 @@ from sqlalchemy import Connection, Engine, Row, bindparam, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from gongji.store.schema import accounts, institutions, persons
+from gongji.store.schema import accounts, bindings, institutions, persons
 
 _PERSON_COLS = (
     persons.c.id, persons.c.psn_no, persons.c.certno, persons.c.psn_name, persons.c.insutype,
@@ -112,6 +112,20 @@ _LOCK_ACCOUNTS_OF = (select(accounts.c.id)
                      .where(accounts.c.person_id.in_(bindparam("person_ids", expanding=True)),
                             accounts.c.kind == "personal")
                      .order_by(accounts.c.id).with_for_update())
+
+
+def active_binding_ids(conn: Connection, binding_ids: Iterable[int]) -> set[int]:
+    """Which of these bindings are active now. Read again once the helpers' accounts are
+    locked (a fresh statement under READ COMMITTED), it sees every unbinding that
+    committed before the lock was granted: unbindings take the same lock first."""
+    binding_ids = sorted(set(binding_ids))
+    if not binding_ids:
+        return set()
+    return set(conn.scalars(_ACTIVE_BINDINGS, {"ids": binding_ids}))
+
+
+_ACTIVE_BINDINGS = select(bindings.c.id).where(
+    bindings.c.id.in_(bindparam("ids", expanding=True)), bindings.c.status == "active")
 
 
 _ACCOUNT_ROWS = (select(accounts.c.id, accounts.c.balance_fen, accounts.c.status)
