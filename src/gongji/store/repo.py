@@ -115,12 +115,15 @@ _LOCK_ACCOUNTS_OF = (select(accounts.c.id)
 
 
 def active_binding_ids(conn: Connection, binding_ids: Iterable[int]) -> set[int]:
-    """Which of these bindings are active now. Read again once the helpers' accounts are
-    locked (a fresh statement under READ COMMITTED), it sees every unbinding that
-    committed before the lock was granted: unbindings take the same lock first."""
+    """Which of these bindings, read as active earlier in this unit of work, still are
+    now that the helpers' accounts are locked.
+
+    PostgreSQL: a fresh statement under READ COMMITTED sees every unbinding that committed
+    before the lock was granted (unbindings take the same lock first). SQLite: BEGIN
+    IMMEDIATE has kept every other writer out since before the first read."""
     binding_ids = sorted(set(binding_ids))
-    if not binding_ids:
-        return set()
+    if not binding_ids or conn.dialect.name != "postgresql":
+        return set(binding_ids)
     return set(conn.scalars(_ACTIVE_BINDINGS, {"ids": binding_ids}))
 
 
