@@ -9,6 +9,7 @@ from __future__ import annotations
 from sqlalchemy import Connection, Engine
 
 from gongji.store import writebehind
+from gongji.store.db import writer_lock
 
 
 class UnitOfWork:
@@ -18,10 +19,17 @@ class UnitOfWork:
         self.conn: Connection
 
     def __enter__(self) -> UnitOfWork:
-        self.conn = self._engine.connect()
-        if self._readonly:  # SQLite: a reader need not take the write lock
-            self.conn = self.conn.execution_options(gongji_readonly=True)
-        self._tx = self.conn.begin()
+        self._writer = None if self._readonly else writer_lock(self._engine)
+        if self._writer is not None:
+            self._writer.acquire()
+        try:
+            self.conn = self._engine.connect()
+            if self._readonly:  # SQLite: a reader need not take the write lock
+                self.conn = self.conn.execution_options(gongji_readonly=True)
+            self._tx = self.conn.begin()
+        except BaseException:
+            self._release()
+            raise
         if not self._readonly:
             writebehind.begin(self.conn)
         return self
@@ -35,7 +43,15 @@ class UnitOfWork:
             if self._tx.is_active:
                 self._tx.rollback()
         finally:
-            self.conn.close()
+            try:
+                self.conn.close()
+            finally:
+                self._release()
+
+    def _release(self) -> None:
+        if self._writer is not None:
+            self._writer.release()
+            self._writer = None
 
     @property
     def is_postgres(self) -> bool:
