@@ -7,6 +7,8 @@ import io
 import json
 import logging
 import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date
 
 import pytest
@@ -86,43 +88,44 @@ def test_every_answer_carries_a_request_id_and_a_callers_well_formed_one_is_kept
     assert re.fullmatch(r"[0-9a-f]{32}", hostile.headers["x-request-id"])
 
 
+@contextmanager
+def json_log(name: str, level: int | None = None) -> Iterator[Callable[[], list[dict]]]:
+    """What the logger `name` writes while inside, as JsonFormatter's parsed lines."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    logger = logging.getLogger(name)
+    logger.addHandler(handler)
+    if level is not None:
+        logger.setLevel(level)
+    try:
+        yield lambda: [json.loads(line) for line in stream.getvalue().splitlines() if line]
+    finally:
+        logger.removeHandler(handler)
+
+
 def test_a_server_error_answers_and_logs_with_the_request_id(api):
     def boom() -> dict:
         raise RuntimeError("planted fault")
 
     api.client.app.add_api_route("/test-boom", boom)
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(JsonFormatter())
-    logger = logging.getLogger("gongji.api")
-    logger.addHandler(handler)
-    try:
+    with json_log("gongji.api") as lines:
         with TestClient(api.client.app, raise_server_exceptions=False) as client:
             answer = client.get("/test-boom", headers={"X-Request-ID": "req-500"})
-    finally:
-        logger.removeHandler(handler)
 
     assert answer.status_code == 500
     assert answer.json()["code"] == "INTERNAL"
     assert answer.headers["x-request-id"] == "req-500"
-    logged = json.loads(stream.getvalue().strip().splitlines()[-1])
+    logged = lines()[-1]
     assert (logged["message"], logged["request_id"]) == ("unexpected error", "req-500")
     assert "planted fault" in logged["exception"]
 
 
 def test_the_access_log_is_a_json_line_with_the_request_id(api):
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(JsonFormatter())
-    logger = logging.getLogger("gongji.access")
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-    try:
+    with json_log("gongji.access", logging.INFO) as lines:
         api.client.get("/api/v1/account", headers={"X-Request-ID": "req-42"})
-    finally:
-        logger.removeHandler(handler)
 
-    line = json.loads(stream.getvalue().strip().splitlines()[-1])
+    line = lines()[-1]
     assert line["request_id"] == "req-42"
     assert (line["message"], line["route"], line["status"], line["error_code"]) == (
         "request", "/api/v1/account", 401, "UNAUTHENTICATED")

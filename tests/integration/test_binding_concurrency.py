@@ -151,14 +151,6 @@ def all_at_once(n: int, call: Callable[[int], dict]) -> list[dict | str]:
         return list(pool.map(run, range(n)))
 
 
-@pytest.fixture
-def pair(world):
-    helper = world.person("丈夫", credit="10.00")
-    wife = world.person("妻子", "390")
-    world.kin(helper, wife, "spouse")
-    return helper, wife
-
-
 def invitation_body(person: dict) -> dict:
     return {"beneficiary_certno": person["certno"], "beneficiary_name": person["psn_name"],
             "relation": "spouse", "channel": "national_app"}

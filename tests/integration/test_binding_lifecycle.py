@@ -172,14 +172,6 @@ def test_in_a_declaration_region_an_unregistered_relative_binds_and_the_record_s
 # --- lazy expiry --------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def pair(world):
-    helper = world.person("丈夫", credit="10.00")
-    wife = world.person("妻子", "390")
-    world.kin(helper, wife, "spouse")
-    return helper, wife
-
-
 def invite(world: World, helper: dict, beneficiary: dict, relation: str = "spouse") -> int:
     return invitations.invite(world.ctx, helper["psn_no"], {
         "beneficiary_certno": beneficiary["certno"], "beneficiary_name": beneficiary["psn_name"],

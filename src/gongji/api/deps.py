@@ -6,6 +6,8 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from gongji.api.auth import Principal
+from gongji.services.binding import Actor
 from gongji.services.context import Context
 
 
@@ -14,3 +16,10 @@ def context(request: Request) -> Context:
 
 
 Ctx = Annotated[Context, Depends(context)]
+
+
+def actor_of(caller: Principal, channel: str | None = None) -> Actor:
+    """Who acts, for the audit log: a clerk always at the hall, in the clerk's region."""
+    if caller.role == "clerk":
+        return Actor("clerk", caller.subject, "hall", caller.admdvs)
+    return Actor(caller.role, caller.subject, channel)

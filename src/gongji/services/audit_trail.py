@@ -24,9 +24,7 @@ def person_audit(ctx: Context, psn_no: str, after_id: int = 0, limit: int = 100)
     if not 1 <= limit <= PAGE_MAX:
         raise refuse("INVALID_INPUT", f"limit 须在 1–{PAGE_MAX} 之间")
     with ctx.read() as uow:
-        person = repo.person_by_psn_no(uow.conn, psn_no)
-    if person is None:
-        raise refuse("PERSON_NOT_FOUND")
+        person = repo.known_person(uow.conn, psn_no)
     expire_overdue(ctx, person.id)  # lazy expiry: the log shows what every reader sees
     with ctx.read() as uow:
         conn = uow.conn

@@ -137,9 +137,7 @@ def check_channel(channel: object, policy: RegionPolicy) -> str:
 
 
 def caller_person(conn: Connection, psn_no: str) -> Row:
-    person = repo.person_by_psn_no(conn, psn_no)
-    if person is None:
-        raise refuse("PERSON_NOT_FOUND")
+    person = repo.known_person(conn, psn_no)
     return person
 
 
@@ -243,9 +241,7 @@ def list_bindings(ctx: Context, psn_no: str) -> dict:
     """Both sides of a person's bindings, counterparts masked, order for active ones."""
     with ctx.read() as uow:
         conn = uow.conn
-        person = repo.person_by_psn_no(conn, psn_no)
-        if person is None:
-            raise refuse("PERSON_NOT_FOUND")
+        person = repo.known_person(conn, psn_no)
         return {"as_helper": _side(conn, person.id, "helper"),
                 "as_beneficiary": _side(conn, person.id, "beneficiary")}
 

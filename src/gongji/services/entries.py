@@ -12,7 +12,6 @@ from collections.abc import Iterator
 
 from sqlalchemy import Connection, Select, and_, func, or_, select
 
-from gongji.domain.errors import refuse
 from gongji.domain.idcard import mask_certno, mask_name
 from gongji.domain.money import to_yuan
 from gongji.services.clock import iso
@@ -84,9 +83,7 @@ def count_entries(ctx: Context, psn_no: str, date_from: object = None,
 
 
 def _account_of(conn: Connection, psn_no: str) -> int | None:
-    person = repo.person_by_psn_no(conn, psn_no)
-    if person is None:
-        raise refuse("PERSON_NOT_FOUND")
+    person = repo.known_person(conn, psn_no)
     return person.account_id
 
 

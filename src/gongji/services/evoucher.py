@@ -52,9 +52,7 @@ def issue_for(ctx: Context, psn_no: str) -> dict:
     """POST /evoucher: a fresh e-voucher for the person themself, shown as a QR code."""
     now = ctx.now()
     with ctx.uow() as uow:
-        person = repo.person_by_psn_no(uow.conn, psn_no)
-        if person is None:
-            raise refuse("PERSON_NOT_FOUND")
+        person = repo.known_person(uow.conn, psn_no)
         token, expires_at = issue(uow.conn, person.id, now)
         uow.commit()
     return {"token": token, "mdtrt_cert_type": "01", "expires_at": iso(expires_at),

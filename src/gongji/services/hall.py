@@ -14,7 +14,6 @@ from gongji.services.context import Context
 from gongji.store import repo
 
 VIEWED = "viewed_at_hall"
-VIEWS = ("record", "account", "entries", "bindings")
 
 
 def person_at_hall(ctx: Context, certno: object, clerk: Actor, view: str) -> str:

@@ -285,9 +285,7 @@ def list_invitations(ctx: Context, psn_no: str) -> dict:
     now = ctx.now()
     with ctx.read() as uow:
         conn = uow.conn
-        person = repo.person_by_psn_no(conn, psn_no)
-        if person is None:
-            raise refuse("PERSON_NOT_FOUND")
+        person = repo.known_person(conn, psn_no)
         children = minor_children(conn, person.id, now)
         sent = _rows(conn, invitations.c.helper_id == person.id)
         received = _rows(conn, or_(

@@ -126,7 +126,5 @@ def mark_read(ctx: Context, psn_no: str, notice_id: int) -> dict:
 
 
 def _person_id(conn: Connection, psn_no: str) -> int:
-    person = repo.person_by_psn_no(conn, psn_no)
-    if person is None:
-        raise refuse("PERSON_NOT_FOUND")
+    person = repo.known_person(conn, psn_no)
     return person.id

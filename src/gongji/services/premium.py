@@ -52,9 +52,7 @@ def pay(ctx: Context, psn_no: str, data: dict, idempotency_key: str | None = Non
 
 
 def _pay(conn: Connection, psn_no: str, certno: str, year: int, now: datetime) -> dict:
-    helper = repo.person_by_psn_no(conn, psn_no)
-    if helper is None:
-        raise refuse("PERSON_NOT_FOUND")
+    helper = repo.known_person(conn, psn_no)
     beneficiary, binding, amount_fen = _payable(conn, helper, certno, year)
     account = _payer_account(conn, helper, amount_fen)
     if binding.id not in repo.active_binding_ids(conn, [binding.id]):
@@ -190,9 +188,7 @@ def list_premiums(ctx: Context, psn_no: str) -> dict:
     """Premiums the person paid for relatives, and premiums paid for them (counterparts masked)."""
     with ctx.read() as uow:
         conn = uow.conn
-        person = repo.person_by_psn_no(conn, psn_no)
-        if person is None:
-            raise refuse("PERSON_NOT_FOUND")
+        person = repo.known_person(conn, psn_no)
         return {"paid": _side(conn, premiums.c.helper_id, premiums.c.beneficiary_id, person.id),
                 "received": _side(conn, premiums.c.beneficiary_id, premiums.c.helper_id,
                                   person.id)}

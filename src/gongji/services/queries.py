@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from gongji.domain.errors import refuse
 from gongji.domain.money import to_yuan
 from gongji.services.context import Context
 from gongji.services.views import account_status
@@ -12,8 +11,6 @@ from gongji.store import repo
 def account(ctx: Context, psn_no: str) -> dict:
     """累计结存额: the person's own balance and account status."""
     with ctx.read() as uow:
-        row = repo.person_by_psn_no(uow.conn, psn_no)
-    if row is None:
-        raise refuse("PERSON_NOT_FOUND")
+        row = repo.known_person(uow.conn, psn_no)
     return {"psn_no": row.psn_no, "balance": to_yuan(row.balance_fen or 0),
             "status": account_status(row)}

@@ -88,9 +88,7 @@ def _commit_unique(uow: UnitOfWork, code: str) -> None:
 
 def get_person(ctx: Context, psn_no: str) -> dict:
     with ctx.read() as uow:
-        row = repo.person_by_psn_no(uow.conn, psn_no)
-        if row is None:
-            raise refuse("PERSON_NOT_FOUND")
+        row = repo.known_person(uow.conn, psn_no)
         return person_view(row)
 
 
@@ -100,9 +98,7 @@ def patch_person(ctx: Context, psn_no: str, changes: dict) -> dict:
     ends them when insurance ends or moves (policy auto_end_on_insurance_change)."""
     with ctx.uow() as uow:
         conn = uow.conn
-        row = repo.person_by_psn_no(conn, psn_no)
-        if row is None:
-            raise refuse("PERSON_NOT_FOUND")
+        row = repo.known_person(conn, psn_no)
         values: dict = {}
         if "psn_insu_stas" in changes:
             if changes["psn_insu_stas"] not in ("1", "2"):
@@ -227,9 +223,7 @@ def credit_account(ctx: Context, psn_no: str, data: dict) -> dict:
 
 
 def _credit(conn: Connection, ctx: Context, psn_no: str, amount_fen: int, ref: str) -> dict:
-    person = repo.person_by_psn_no(conn, psn_no)
-    if person is None:
-        raise refuse("PERSON_NOT_FOUND")
+    person = repo.known_person(conn, psn_no)
     return credit_person(conn, person, amount_fen, ref, ctx.now())[0]
 
 

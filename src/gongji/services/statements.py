@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, Row, and_, or_, select
 
-from gongji.domain.errors import refuse
 from gongji.domain.idcard import mask_certno, mask_name
 from gongji.domain.money import to_yuan
 from gongji.services.clock import iso
@@ -26,9 +25,7 @@ def list_settlements(ctx: Context, psn_no: str, date_from: object = None,
     size = parse_limit(limit, default=MAX_SETTLEMENTS, maximum=MAX_SETTLEMENTS)
     with ctx.read() as uow:
         conn = uow.conn
-        person = repo.person_by_psn_no(conn, psn_no)
-        if person is None:
-            raise refuse("PERSON_NOT_FOUND")
+        person = repo.known_person(conn, psn_no)
         s = settlements.c
         query = (select(settlements, institutions.c.fixmedins_code,
                         institutions.c.fixmedins_name)

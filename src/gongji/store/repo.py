@@ -9,6 +9,7 @@ from sqlalchemy import Connection, Engine, Row, bindparam, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from gongji.domain.errors import refuse
 from gongji.store.schema import accounts, bindings, institutions, persons
 
 _PERSON_COLS = (
@@ -38,6 +39,14 @@ _PERSON_WITH_HOLDER = {
 
 def person_by_psn_no(conn: Connection, psn_no: str) -> Row | None:
     return conn.execute(_PERSON_BY["psn_no"], {"key": psn_no}).first()
+
+
+def known_person(conn: Connection, psn_no: str) -> Row:
+    """The person with this psn_no, or the refusal PERSON_NOT_FOUND."""
+    row = person_by_psn_no(conn, psn_no)
+    if row is None:
+        raise refuse("PERSON_NOT_FOUND")
+    return row
 
 
 def person_by_certno(conn: Connection, certno: str) -> Row | None:

@@ -8,22 +8,15 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query
 
 from gongji.api.auth import Operator, Person, Principal, require
-from gongji.api.deps import Ctx
+from gongji.api.deps import Ctx, actor_of
 from gongji.api.schemas import ChannelIn, InvitationIn, OrderIn, UnbindIn
 from gongji.services import audit_trail, binding, invitations, unbinding
-from gongji.services.binding import Actor
 
 router = APIRouter(prefix="/api/v1", tags=["binding"])
 
 PartyOrClerk = Annotated[Principal, Depends(require("person", "clerk"))]
 InvitationId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 BindingId = Annotated[int, Path(ge=1, le=2**63 - 1)]
-
-
-def _actor(caller: Principal, channel: str | None = None) -> Actor:
-    if caller.role == "clerk":
-        return Actor("clerk", caller.subject, "hall", caller.admdvs)
-    return Actor(caller.role, caller.subject, channel)
 
 
 @router.post("/invitations", status_code=201)
@@ -65,7 +58,7 @@ def deduction_order(body: OrderIn, caller: Person, ctx: Ctx) -> dict:
 
 @router.get("/bindings/{binding_id}")
 def one_binding(binding_id: BindingId, caller: PartyOrClerk, ctx: Ctx) -> dict:
-    return binding.get_binding(ctx, binding_id, _actor(caller))
+    return binding.get_binding(ctx, binding_id, actor_of(caller))
 
 
 @router.delete("/bindings/{binding_id}")
@@ -73,7 +66,7 @@ def unbind(binding_id: BindingId, caller: PartyOrClerk, ctx: Ctx,
            body: UnbindIn | None = None) -> dict:
     """解绑 by either party, or by a clerk with `documents_checked: true`."""
     data = body.data() if body else {}
-    return unbinding.unbind(ctx, binding_id, _actor(caller, data.get("channel")), data)
+    return unbinding.unbind(ctx, binding_id, actor_of(caller, data.get("channel")), data)
 
 
 @router.get("/persons/{psn_no}/audit")

@@ -5,10 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from gongji.api.auth import Clerk, Principal
-from gongji.api.deps import Ctx
+from gongji.api.deps import Ctx, actor_of
 from gongji.api.routes.account import CursorQ, DateFrom, DateTo, LimitQ
 from gongji.services import binding, entries, queries, reference
-from gongji.services.binding import Actor
 from gongji.services.hall import person_at_hall
 
 router = APIRouter(prefix="/api/v1/hall/persons", tags=["hall"])
@@ -16,8 +15,7 @@ router = APIRouter(prefix="/api/v1/hall/persons", tags=["hall"])
 
 def _looked_up(ctx: Ctx, certno: str, caller: Principal, view: str) -> str:
     """The person's psn_no; the clerk's lookup is audited."""
-    clerk = Actor("clerk", caller.subject, "hall", caller.admdvs)
-    return person_at_hall(ctx, certno, clerk, view)
+    return person_at_hall(ctx, certno, actor_of(caller), view)
 
 
 @router.get("/{certno}")

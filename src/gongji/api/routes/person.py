@@ -5,10 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from gongji.api.auth import Clerk, Person
-from gongji.api.deps import Ctx
+from gongji.api.deps import Ctx, actor_of
 from gongji.api.schemas import HallBindingIn
 from gongji.services import binding, queries
-from gongji.services.binding import Actor
 
 router = APIRouter(prefix="/api/v1", tags=["person"])
 
@@ -26,5 +25,4 @@ def my_bindings(caller: Person, ctx: Ctx) -> dict:
 @router.post("/bindings", status_code=201)
 def hall_binding(body: HallBindingIn, caller: Clerk, ctx: Ctx) -> dict:
     """窗口办理绑定: a clerk of the parties' region, both parties' documents checked."""
-    actor = Actor("clerk", caller.subject, "hall", caller.admdvs)
-    return binding.hall_bind(ctx, body.data(), actor)
+    return binding.hall_bind(ctx, body.data(), actor_of(caller))
