@@ -53,12 +53,16 @@ def metric(api, name: str, **labels: str) -> float:  # noqa: ANN001
 
 def test_metrics_count_settlements_by_infno_and_result_and_refusals_by_code(api, family):
     route = "/fsi/api/rsfComIfsService/callService"
-    before = (metric(api, "gongji_settlements_total", infno="2207", result="ok"),
-              metric(api, "gongji_settlements_total", infno="2207", result="refused"),
-              metric(api, "gongji_refusals_total", code="CREDENTIAL_MISMATCH"),
-              metric(api, "gongji_refusals_total", code="UNAUTHENTICATED"),
-              metric(api, "gongji_http_request_duration_seconds_count", method="POST",
-                     route=route))
+
+    def samples() -> tuple[float, ...]:
+        return (metric(api, "gongji_settlements_total", infno="2207", result="ok"),
+                metric(api, "gongji_settlements_total", infno="2207", result="refused"),
+                metric(api, "gongji_refusals_total", code="CREDENTIAL_MISMATCH"),
+                metric(api, "gongji_refusals_total", code="UNAUTHENTICATED"),
+                metric(api, "gongji_http_request_duration_seconds_count", method="POST",
+                       route=route))
+
+    before = samples()
 
     ok(api.gateway(family["inst"], "H9", "2207", bill(family["child"]), "MET-1"))
     refused = api.gateway(family["inst"], "H9", "2207",
@@ -66,12 +70,7 @@ def test_metrics_count_settlements_by_infno_and_result_and_refusals_by_code(api,
     assert refused["err_code"] == "CREDENTIAL_MISMATCH"
     assert api.client.get("/api/v1/account").status_code == 401
 
-    after = (metric(api, "gongji_settlements_total", infno="2207", result="ok"),
-             metric(api, "gongji_settlements_total", infno="2207", result="refused"),
-             metric(api, "gongji_refusals_total", code="CREDENTIAL_MISMATCH"),
-             metric(api, "gongji_refusals_total", code="UNAUTHENTICATED"),
-             metric(api, "gongji_http_request_duration_seconds_count", method="POST",
-                    route=route))
+    after = samples()
     assert [a - b for a, b in zip(after, before, strict=True)] == [1, 1, 1, 1, 2]
     exposition = api.client.get("/metrics")
     assert exposition.headers["content-type"].startswith("text/plain")
