@@ -1,24 +1,34 @@
 """Browser tests: the real app served by uvicorn on loopback, Debian's Chromium driven by
-Playwright. Screenshots go to artifacts/screenshots (not committed)."""
+Playwright. Screenshots go to artifacts/screenshots (not committed).
+
+Every browser test runs twice, with the browser in UTC and in Asia/Shanghai: the pages must
+show Beijing dates whatever zone the phone or the CI machine is set to. A test fixes the
+server's clock by parametrizing `server_now` (an ISO instant; None = the real clock)."""
 
 from __future__ import annotations
 
+import itertools
 import shutil
 import socket
 import threading
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import uvicorn
 
 from gongji.api.app import create_app
+from gongji.services.context import Context
 from gongji.services.demo import seed
 from gongji.settings import Settings
+from gongji.store.db import make_engine
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 ADMIN = "web-test-admin-token-0123456789"
+# The zones a browser may be in: CI machines run in UTC, phones in China in Beijing time.
+ZONES = {"utc": "UTC", "shanghai": "Asia/Shanghai"}
 
 
 @pytest.fixture(scope="session")
@@ -30,6 +40,34 @@ def browser_type_launch_args(browser_type_launch_args):
                      "--disable-component-update", "--disable-sync", "--no-first-run"]}
 
 
+@pytest.fixture(params=list(ZONES.values()), ids=list(ZONES))
+def browser_zone(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+def browser_context_args(browser_context_args, browser_zone):
+    """Each test's browser context in the zone under test (function scope, so it can vary)."""
+    return {**browser_context_args, "timezone_id": browser_zone}
+
+
+@pytest.fixture
+def server_now() -> str | None:
+    """The server clock's start, as an ISO instant; None: the real clock. Tests parametrize it."""
+    return None
+
+
+class SteppingClock:
+    """A fixed start that moves one millisecond per reading: the same instant every run, yet
+    strictly increasing, so newest-first lists keep the order things happened in."""
+
+    def __init__(self, start: datetime):
+        self.start, self.readings = start.astimezone(UTC), itertools.count()
+
+    def __call__(self) -> datetime:
+        return self.start + timedelta(milliseconds=next(self.readings))
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -37,10 +75,15 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def live_server(tmp_path):
-    """A demo-mode server on a fresh SQLite database, with the demo families loaded."""
-    settings = Settings(demo=True, admin_token=ADMIN, db_url=f"sqlite:///{tmp_path}/web.db")
-    app = create_app(settings)
+def live_server(sqlite_url, server_now):
+    """A demo-mode server on a fresh SQLite database (a copy of the session's migrated
+    template, tests/conftest.py), with the demo families loaded."""
+    settings = Settings(demo=True, admin_token=ADMIN, db_url=sqlite_url)
+    context = None
+    if server_now is not None:
+        clock = SteppingClock(datetime.fromisoformat(server_now))
+        context = Context(make_engine(settings.db_url), clock)
+    app = create_app(settings, context=context, migrate=False)
     seed(app.state.ctx)
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
@@ -58,14 +101,16 @@ def live_server(tmp_path):
 
 
 @pytest.fixture
-def shoot(page):
-    """Save a full-page screenshot at phone (375 px) and desktop (1280 px) width."""
+def shoot(page, browser_zone):
+    """Save a full-page screenshot at phone (375 px) and desktop (1280 px) width, one set per
+    browser zone."""
     SHOTS.mkdir(parents=True, exist_ok=True)
+    zone = next(key for key, value in ZONES.items() if value == browser_zone)
 
     def take(name: str) -> None:
         for label, width in (("phone", 375), ("desktop", 1280)):
             page.set_viewport_size({"width": width, "height": 900})
-            page.screenshot(path=str(SHOTS / f"{name}-{label}.png"), full_page=True)
+            page.screenshot(path=str(SHOTS / f"{name}-{zone}-{label}.png"), full_page=True)
         page.set_viewport_size({"width": 375, "height": 900})
 
     return take

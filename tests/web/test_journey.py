@@ -23,7 +23,11 @@ def settle_at_counter(page: Page, base: str, certno: str, amount: str) -> None:
     expect(page.locator("#r-kind")).to_have_text("结算成功")
 
 
-def test_invite_accept_order_settle_see_unbind(page: Page, live_server: str, shoot) -> None:
+# The real clock, and the server's clock fixed at 23:30 Beijing time on the last day of a month.
+@pytest.mark.parametrize("server_now", [None, "2026-11-30T23:30:00+08:00"],
+                         ids=["real-clock", "last-day-2330"])
+def test_invite_accept_order_settle_see_unbind(page: Page, live_server: str, shoot,
+                                               server_now: str | None) -> None:
     base = live_server
     people = demo(page, base)
     elder = people["次仁央宗"]
@@ -60,6 +64,9 @@ def test_invite_accept_order_settle_see_unbind(page: Page, live_server: str, sho
     expect(page.locator("#balance")).to_have_text("700.00")
     expect(page.locator("#entries tbody")).to_contain_text("-100.00")
     expect(page.locator("#chart")).to_have_attribute("aria-label", re.compile(r"100\.00元"))
+    if server_now:  # the newest bar is the server's Beijing month, and it holds the debit
+        expect(page.locator("#chart")).to_have_attribute(
+            "aria-label", re.compile(r"，2026年11月 100\.00元$"))
     shoot("portal-account")
     page.get_by_role("button", name="消息").click()
     expect(page.locator("#notices")).to_contain_text("使用共济资金 100.00 元")

@@ -14,6 +14,7 @@ from fastapi.templating import Jinja2Templates
 from gongji.api.auth import Clerk, Institution, issue_token
 from gongji.api.deps import Ctx
 from gongji.domain.errors import refuse
+from gongji.services.clock import iso
 from gongji.store import repo
 
 HERE = Path(__file__).parent
@@ -27,7 +28,11 @@ PAGES = {"": "index.html", "portal": "portal.html", "hall": "hall.html", "counte
 def _page(name: str):  # noqa: ANN202
     def render(request: Request) -> HTMLResponse:
         demo = request.app.state.settings.demo
-        return templates.TemplateResponse(request, PAGES[name], {"demo": demo, "page": name})
+        # The server's time, for the pages' "now" (static/beijing.js): entries are stamped by
+        # this clock, so the chart's current month must come from it, not from the device.
+        now = iso(request.app.state.ctx.now())
+        return templates.TemplateResponse(request, PAGES[name],
+                                          {"demo": demo, "page": name, "now": now})
 
     return render
 

@@ -31,10 +31,8 @@ const G = (() => {
     return answer.output;
   }
 
-  function infTime() {
-    const d = new Date(Date.now() + 8 * 3600e3).toISOString();
-    return `${d.slice(0, 10)} ${d.slice(11, 19)}`;
-  }
+  // The gateway's time format, Beijing time by the server's clock.
+  const infTime = () => Beijing.stamp(Beijing.now());
 
   async function download(path, filename) {
     const response = await fetch(path, { headers: headers() });
@@ -73,7 +71,7 @@ const G = (() => {
   }
 
   const yuan = (n) => (n === null || n === undefined ? "—" : Number(n).toFixed(2));
-  const when = (iso) => (iso ? iso.replace("T", " ").slice(0, 16) : "");
+  const when = (iso) => (iso ? Beijing.text(iso).slice(0, 16) : "");  // minutes, Beijing time
   const RELATION = { spouse: "配偶", parent: "父母", child: "子女", sibling: "兄弟姐妹",
     grandparent: "祖父母/外祖父母", grandchild: "孙子女/外孙子女" };
   const KIND = { credit: "划入", settlement: "结算支付", reversal: "结算撤销退回", premium: "代缴居民医保费",

@@ -7,7 +7,7 @@
   let entriesCursor = null;
 
   const FIELD = { INVALID_CERTNO: "invite-certno", PERSON_NOT_FOUND: "invite-certno",
-    NAME_MISMATCH: "invite-name", INVALID_INPUT: null };
+    NAME_MISMATCH: "invite-name", KINSHIP_NOT_VERIFIED: "invite-certno", INVALID_INPUT: null };
 
   async function start() {
     const account = await api("GET", "/api/v1/account");
@@ -76,51 +76,52 @@
     });
   }
 
-  // What relatives used each month, for the last 12 months, from the details.
+  // What relatives used each month, for the last 12 Beijing calendar months (the server's
+  // clock decides which month is the current one), from the details.
+  const USED = ["settlement", "reversal", "premium", "premium_reversal"];
   async function loadChart() {
-    const since = new Date(); since.setMonth(since.getMonth() - 11); since.setDate(1);
-    const from = since.toISOString().slice(0, 10);
-    const months = new Map();
-    for (let i = 0; i < 12; i++) {
-      const d = new Date(since.getFullYear(), since.getMonth() + i, 1);
-      months.set(`${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}`, 0);
-    }
-    let cursor = null, pages = 0;
-    do {
-      const params = new URLSearchParams({ from });
-      if (cursor) params.set("cursor", cursor);
+    const used = new Map(Beijing.lastMonths(Beijing.now(), 12).map((month) => [month, 0]));
+    const params = new URLSearchParams({ from: `${[...used.keys()][0]}-01`, limit: "500" });
+    for (let pages = 0; pages < 20; pages += 1) {
       const data = await api("GET", `/api/v1/account/entries?${params}`);
       for (const e of data.entries) {
-        if (!e.binding_id || !["settlement", "reversal", "premium", "premium_reversal"].includes(e.kind)) continue;
-        const month = e.time.slice(0, 7);
-        if (months.has(month)) months.set(month, months.get(month) - e.amount);
+        if (!e.binding_id || !USED.includes(e.kind)) continue;
+        const month = Beijing.monthOf(e.time);  // the entry's Beijing month, not the device's
+        const fen = Math.round(Number(e.amount) * 100);  // whole fen: no 0.1 + 0.2 drift
+        if (used.has(month)) used.set(month, used.get(month) - fen);
       }
-      cursor = data.next_cursor; pages += 1;
-    } while (cursor && pages < 20);
-    drawChart([...months.entries()]);
+      if (!data.next_cursor) break;
+      params.set("cursor", data.next_cursor);
+    }
+    drawChart([...used.entries()].map(([month, fen]) => [month, fen / 100]));
   }
 
+  const monthName = (key) => `${Number(key.slice(5))}月`;
+  const longName = (key) => `${key.slice(0, 4)}年${monthName(key)}`;
+
+  function svgNode(tag, attrs, text) {
+    const node = document.createElementNS("http://www.w3.org/2000/svg", tag);
+    Object.entries(attrs).forEach(([k, v]) => node.setAttribute(k, v));
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  // One bar per month, labelled 1月…12月; January also names its year, and the line under
+  // the chart names the whole range.
   function drawChart(points) {
-    const ns = "http://www.w3.org/2000/svg";
-    const svg = document.createElementNS(ns, "svg");
-    svg.setAttribute("viewBox", "0 0 360 180");
+    const svg = svgNode("svg", { viewBox: "0 0 360 184" });
     const max = Math.max(1, ...points.map(([, v]) => v));
     points.forEach(([month, value], i) => {
-      const h = Math.round((Math.max(0, value) / max) * 130), x = 8 + i * 29;
-      const rect = document.createElementNS(ns, "rect");
-      Object.entries({ x, y: 150 - h, width: 20, height: h, class: "bar-rect" }).forEach(([k, v]) => rect.setAttribute(k, v));
-      const title = document.createElementNS(ns, "title"); title.textContent = `${month}：${yuan(value)} 元`; rect.append(title);
-      const label = document.createElementNS(ns, "text");
-      label.setAttribute("x", x); label.setAttribute("y", 166); label.textContent = month.slice(5);
-      svg.append(rect, label);
-      if (value > 0) {
-        const amount = document.createElementNS(ns, "text");
-        amount.setAttribute("x", x); amount.setAttribute("y", 146 - h); amount.textContent = Math.round(value);
-        svg.append(amount);
-      }
+      const h = Math.round((Math.max(0, value) / max) * 130), x = 8 + i * 29, middle = x + 10;
+      const rect = svgNode("rect", { x, y: 150 - h, width: 20, height: h, class: "bar-rect" });
+      rect.append(svgNode("title", {}, `${longName(month)}：${yuan(value)} 元`));
+      svg.append(rect, svgNode("text", { x: middle, y: 166, class: "month" }, monthName(month)));
+      if (month.endsWith("-01")) svg.append(svgNode("text", { x: middle, y: 180, class: "year" }, `${month.slice(0, 4)}年`));
+      if (value > 0) svg.append(svgNode("text", { x: middle, y: 146 - h, class: "amount" }, Math.round(value)));
     });
     $("chart").replaceChildren(svg);
-    $("chart").setAttribute("aria-label", "亲属每月使用共济资金：" + points.map(([m, v]) => `${m} ${yuan(v)}元`).join("，"));
+    $("chart").setAttribute("aria-label", "亲属每月使用共济资金：" + points.map(([m, v]) => `${longName(m)} ${yuan(v)}元`).join("，"));
+    $("chart-range").textContent = `${longName(points[0][0])}—${longName(points[points.length - 1][0])}`;
   }
 
   // Invitations ------------------------------------------------------------------------------
