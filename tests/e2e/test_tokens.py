@@ -69,6 +69,22 @@ def test_a_token_is_an_hs256_jwt_signed_with_the_servers_key(w):
     assert account(w, token).status_code == 200
 
 
+def test_a_token_issued_when_the_service_clock_is_ahead_of_the_machines_is_accepted(w):
+    w.clock.now = utc_now() + timedelta(days=400)  # a service clock far ahead of the wall's
+    token = issued(w)
+
+    assert account(w, token).status_code == 200
+
+
+def test_a_token_issued_in_the_service_clocks_future_is_refused(w):
+    key = w.app.state.settings.signing_key
+    now = int(w.clock.now.timestamp())
+    token = jwt.encode({"role": "person", "sub": w.mother["psn_no"], "iat": now + 3600,
+                        "exp": now + 7200}, key, algorithm="HS256")
+
+    refused(account(w, token))
+
+
 def test_a_token_is_refused_from_its_expiry_on_by_the_service_clock(w):
     token = issued(w, ttl_s=60)
 

@@ -85,10 +85,19 @@ def test_same_msgid_with_another_payload_is_refused(world, family):
     assert world.balances(family["mother"], family["father"]) == [20000, 50000]
 
 
-def test_same_msgid_is_keyed_across_transaction_codes(world, family):
-    ok(world.settle(family["hospital"], family["child"], "100.00", infno="2206", msgid="X1"))
-    other = world.settle(family["hospital"], family["child"], "100.00", infno="2207", msgid="X1")
+def test_same_msgid_is_keyed_across_money_moving_codes(world, family):
+    settled = world.settle(family["hospital"], family["child"], "100.00", msgid="X1")
+    ok(settled)
+    before = world.balances(family["mother"], family["father"])
+    other = world.reverse(family["hospital"], settled, family["child"], msgid="X1")
     assert other["err_code"] == "IDEMPOTENCY_CONFLICT"
+    assert world.balances(family["mother"], family["father"]) == before
+
+
+def test_a_read_only_call_does_not_spend_its_msgid(world, family):
+    ok(world.settle(family["hospital"], family["child"], "100.00", infno="2206", msgid="X2"))
+    settled = ok(world.settle(family["hospital"], family["child"], "100.00", msgid="X2"))
+    assert settled["setlinfo"]["setl_id"]
 
 
 def test_frozen_helper_is_skipped(world, family):

@@ -5,7 +5,9 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from gongji.api import errors, observability, openapi
+from gongji.api.bodyguard import BodyGuard
 from gongji.api.gateway import router as gateway_router
+from gongji.api.headers import SecurityHeaders
 from gongji.api.routes.account import router as account_router
 from gongji.api.routes.binding import router as binding_router
 from gongji.api.routes.credits import router as credits_router
@@ -33,6 +35,10 @@ def create_app(settings: Settings, *, context: Context | None = None,
     app.state.ctx = ctx
     errors.install(app)
     openapi.document_errors(app)
+    # Last added runs first: the observer sees every answer, the headers go on every
+    # answer (the guard's 401/413 too), and the guard sits next to the routes.
+    app.add_middleware(BodyGuard)
+    app.add_middleware(SecurityHeaders, docs_paths=_docs_paths(app))
     app.add_middleware(observability.RequestObserver)
 
     @app.get("/healthz", tags=["health"])
@@ -52,6 +58,11 @@ def create_app(settings: Settings, *, context: Context | None = None,
     app.include_router(pages.router)
     app.mount("/static", pages.static, name="static")
     return app
+
+
+def _docs_paths(app: FastAPI) -> tuple[str, ...]:
+    return tuple(path for path in (app.docs_url, app.swagger_ui_oauth2_redirect_url,
+                                   app.redoc_url) if path)
 
 
 def app_from_env() -> FastAPI:

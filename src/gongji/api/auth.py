@@ -14,6 +14,7 @@ from gongji.domain.errors import refuse
 
 ROLES = ("person", "institution", "clerk", "operator")
 MAX_TTL_S = 30 * 24 * 3600
+IAT_LEEWAY_S = 60  # workers' clocks may differ by a little
 
 
 @dataclass(frozen=True)
@@ -34,16 +35,21 @@ def issue_token(key: bytes, role: str, subject: str, ttl_s: int, now: datetime,
 
 
 def decode_token(key: bytes, admin_token: str, token: str, now: datetime) -> Principal:
-    """The caller a token names. Expiry is judged by the service clock, not the wall's."""
+    """The caller a token names. Expiry and issue time are judged by the service clock,
+    not the wall's: PyJWT's own checks read the machine clock, so they are off here (a
+    service whose clock is ahead of the machine's would refuse every token it issues)."""
     if admin_token and hmac.compare_digest(token.encode(), admin_token.encode()):
         return Principal("operator", "operator")
     try:
         claims = jwt.decode(token, key, algorithms=["HS256"],
-                            options={"require": ["exp", "sub"], "verify_exp": False})
+                            options={"require": ["exp", "sub"], "verify_exp": False,
+                                     "verify_iat": False, "verify_nbf": False})
     except jwt.PyJWTError:
         raise refuse("UNAUTHENTICATED") from None
-    if not isinstance(claims["exp"], int) or isinstance(claims["exp"], bool):
+    if not _whole_seconds(claims["exp"]) or not _whole_seconds(claims.get("iat", 0)):
         raise refuse("UNAUTHENTICATED")  # malformed, not expired: no use asking for a new one
+    if claims.get("iat", 0) > now.timestamp() + IAT_LEEWAY_S:
+        raise refuse("UNAUTHENTICATED")  # issued in the service's future: not one of ours
     if claims["exp"] <= now.timestamp():
         raise refuse("TOKEN_EXPIRED")
     role = claims.get("role")
@@ -52,14 +58,23 @@ def decode_token(key: bytes, admin_token: str, token: str, now: datetime) -> Pri
     return Principal(role, claims["sub"], claims.get("admdvs"))
 
 
-def principal(request: Request) -> Principal:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
+def _whole_seconds(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def authenticate(app_state: object, authorization: str) -> Principal:
+    """The caller an Authorization header names, or a refusal (401). Shared by the route
+    dependency and the body guard, which asks before a body byte is read."""
+    scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise refuse("UNAUTHENTICATED")
-    settings = request.app.state.settings
-    found = decode_token(settings.signing_key, settings.admin_token, token.strip(),
-                         request.app.state.ctx.now())
+    settings = app_state.settings
+    return decode_token(settings.signing_key, settings.admin_token, token.strip(),
+                        app_state.ctx.now())
+
+
+def principal(request: Request) -> Principal:
+    found = authenticate(request.app.state, request.headers.get("authorization", ""))
     request.state.principal = found
     return found
 

@@ -10,6 +10,8 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException
 
+from gongji.api.bodyguard import BodyRefused, ClientGone
+from gongji.api.headers import BASE_HEADERS, OTHER_CSP
 from gongji.api.observability import REQUEST_ID
 from gongji.domain.errors import DomainError, refuse
 
@@ -40,6 +42,20 @@ def install(app: FastAPI) -> None:
         request.state.error_code = exc.code
         return JSONResponse(error_body(exc.code, exc.message), status_code=exc.status)
 
+    @app.exception_handler(BodyRefused)
+    async def _body_refused(request: Request, exc: BodyRefused) -> JSONResponse:
+        request.state.error_code = exc.error.code
+        return JSONResponse(error_body(exc.error.code, exc.error.message),
+                            status_code=exc.error.status)
+
+    @app.exception_handler(ClientGone)
+    async def _client_gone(request: Request, exc: ClientGone) -> JSONResponse:
+        # The client's doing, and no fault of ours: worth a line, not a stack trace.
+        log.info("client closed the request before its body was complete")
+        request.state.error_code = exc.error.code
+        return JSONResponse(error_body(exc.error.code, exc.error.message),
+                            status_code=exc.error.status)
+
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         request.state.error_code = "INVALID_INPUT"
@@ -68,8 +84,12 @@ def install(app: FastAPI) -> None:
             log.exception("unexpected error", exc_info=exc)
         finally:
             REQUEST_ID.reset(token)
+        # Sent by the outermost middleware, past SecurityHeaders: its headers are set here.
+        headers = BASE_HEADERS | {"Content-Security-Policy": OTHER_CSP}
+        if request_id:
+            headers["X-Request-ID"] = request_id
         return JSONResponse(error_body("INTERNAL", "系统内部错误，请稍后重试"), status_code=500,
-                            headers={"X-Request-ID": request_id} if request_id else None)
+                            headers=headers)
 
 
 def unstorable(exc: DataError) -> DomainError:

@@ -1,8 +1,14 @@
 """The national interface envelope: POST /fsi/api/rsfComIfsService/callService.
 
-Every call is keyed by (fixmedins_code, msgid) across all infno: a retry returns the
-first answer, the same msgid with another payload is refused. Business refusals are
-answered with HTTP 200, infcode -1 and a stable err_code.
+Calls that move money (2102, 2103, 2207, 2208) are keyed by (fixmedins_code, msgid)
+across those infno: a retry returns the first answer, the same msgid with another payload
+is refused. Read-only calls (1101, 2101, 2206, 3201, 3202) move nothing, so there is no
+first answer to keep: they run in a read unit of work, with no idempotency record and no
+writer lock, and a retry is answered afresh; their msgid does not spend a money call's.
+Business refusals are answered with HTTP 200, infcode -1 and a stable err_code.
+
+Numbers in the envelope are parsed as Decimal (parse_float), so an amount reaches
+money.to_fen as the client wrote it, never rounded through a float.
 """
 
 from __future__ import annotations
@@ -10,6 +16,7 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import Callable
+from decimal import Decimal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
@@ -21,6 +28,7 @@ from gongji.api.auth import Institution
 from gongji.api.deps import Ctx
 from gongji.domain.bill import parse_bill
 from gongji.domain.errors import DomainError, refuse
+from gongji.domain.money import json_default
 from gongji.services import reconciliation, settlement
 from gongji.services.clock import inf_time
 from gongji.services.context import Context
@@ -29,8 +37,10 @@ from gongji.store.uow import UnitOfWork
 
 router = APIRouter(tags=["gateway"])
 MAX_BODY_BYTES = 256 * 1024
-# 3202 carries the institution's whole list (reconciliation.MAX_DETAIL items).
+# 3202 carries the institution's whole list (reconciliation.MAX_DETAIL items); the body
+# guard (bodyguard.GATEWAY_MAX_BYTES) stops reading beyond this, with a 413.
 MAX_DETAIL_BODY_BYTES = 2 * 1024 * 1024
+READ_ONLY_INFNOS = frozenset({"1101", "2101", "2206", "3201", "3202"})
 
 
 def _input_data(envelope: dict) -> dict:
@@ -110,7 +120,10 @@ def process(ctx: Context, caller_code: str, raw: bytes) -> tuple[int, dict]:
                    "mdtrtarea_admvs": envelope.get("mdtrtarea_admvs"),
                    "insuplc_admdvs": envelope.get("insuplc_admdvs")}
         command = _command(ctx, infno, code, msgid, data)
-        output, _ = run_once(ctx, f"fsi:{code}", msgid, payload, command)
+        if infno in READ_ONLY_INFNOS:
+            output = _read(ctx, command)
+        else:
+            output, _ = run_once(ctx, f"fsi:{code}", msgid, payload, command)
         observability.count_gateway(infno, None)
         return 200, _answer(msgid, output, None, ctx)
     except (DomainError, DataError) as exc:
@@ -119,17 +132,22 @@ def process(ctx: Context, caller_code: str, raw: bytes) -> tuple[int, dict]:
         return 200, _answer(msgid, None, error, ctx)
 
 
+def _read(ctx: Context, command: Callable[[UnitOfWork], dict]) -> dict:
+    with ctx.read() as uow:
+        return command(uow)
+
+
 def _envelope(raw: bytes) -> dict:
     if len(raw) > MAX_DETAIL_BODY_BYTES:
         raise refuse("INVALID_INPUT", "报文过大")
     try:
-        envelope = json.loads(raw)
+        envelope = json.loads(raw, parse_float=Decimal)
     except (ValueError, UnicodeDecodeError, RecursionError):
         raise refuse("INVALID_INPUT", "报文不是合法的 JSON") from None
     if not isinstance(envelope, dict):
         raise refuse("INVALID_INPUT", "报文须为 JSON 对象")
     try:  # a lone surrogate ("\ud800") parses, but can be neither stored nor answered
-        json.dumps(envelope, ensure_ascii=False).encode()
+        json.dumps(envelope, ensure_ascii=False, default=json_default).encode()
     except UnicodeEncodeError:
         raise refuse("INVALID_INPUT", "报文含有不成对的 Unicode 代理字符") from None
     return envelope

@@ -22,10 +22,15 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from starlette.datastructures import MutableHeaders
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 REQUEST_ID: ContextVar[str | None] = ContextVar("gongji_request_id", default=None)
 _GOOD_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+# A path segment logged as is: a word, at most one digit ("v1", "callService"). Anything
+# else (ID numbers, psn_no, setl_id, names) is masked in an unmatched path.
+_PLAIN_SEGMENT = re.compile(r"^[A-Za-z._-]{1,32}\d?$")
+CLIENT_CLOSED = 499  # nginx's status for a client that hung up before its answer
 SETTLEMENT_INFNOS = frozenset({"2101", "2102", "2103", "2206", "2207", "2208"})
 
 SETTLEMENTS = Counter("gongji_settlements", "Gateway settlement transactions (pre-settle, "
@@ -93,6 +98,11 @@ class RequestObserver:
 
         try:
             await self.app(scope, receive, send_with_id)
+        except ClientDisconnect:
+            # Raised where a body is read past the body guard: the client's doing, and
+            # nobody is left to answer. Not a 500, not a stack trace.
+            status = CLIENT_CLOSED
+            access_log.info("client closed the request")
         finally:
             self._record(scope, status, time.perf_counter() - started)
             REQUEST_ID.reset(token)
@@ -105,9 +115,17 @@ class RequestObserver:
         REQUESTS.labels(method, route, str(status)).inc()
         if code:
             REFUSALS.labels(code).inc()
-        access_log.info("request", extra={"fields": {
-            "method": method, "path": scope["path"], "route": route, "status": status,
-            "duration_ms": round(seconds * 1000, 2), "error_code": code}})
+        fields = {"method": method, "route": route, "status": status,
+                  "duration_ms": round(seconds * 1000, 2), "error_code": code}
+        if route == "unmatched":  # the template says it all otherwise; never identifiers
+            fields["path"] = masked_path(scope["path"])
+        access_log.info("request", extra={"fields": fields})
+
+
+def masked_path(path: str) -> str:
+    """The path with every segment that may be an identifier replaced by '*'."""
+    return "/".join(part if not part or _PLAIN_SEGMENT.match(part) else "*"
+                    for part in path.split("/"))
 
 
 class JsonFormatter(logging.Formatter):

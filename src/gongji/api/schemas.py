@@ -4,12 +4,25 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
+
+from gongji.domain.text import check_printable
 
 Money = Annotated[Any, WithJsonSchema({"anyOf": [{"type": "number"}, {"type": "string"}],
                                        "description": "元，最多两位小数"})]
 Certno = Annotated[str, Field(min_length=1, max_length=32)]
 Region = Annotated[str, Field(pattern=r"^\d{6}$")]
+
+
+
+def printable(field: str) -> AfterValidator:
+    """Stored text: refused (INVALID_INPUT) if it holds a control, zero-width or
+    bidirectional character (domain/text.py), on every database alike."""
+    return AfterValidator(lambda value: check_printable(value, field))
+
+
+Name = Annotated[str, Field(min_length=1, max_length=50), printable("姓名")]
+Note = Annotated[str, Field(max_length=200), printable("备注")]
 RelationName = Literal["spouse", "parent", "child", "sibling", "grandparent", "grandchild"]
 
 
@@ -22,14 +35,14 @@ class Body(BaseModel):
 
 class TokenIn(Body):
     role: Literal["person", "institution", "clerk"]
-    subject: str = Field(min_length=1, max_length=40)
+    subject: Annotated[str, Field(min_length=1, max_length=40), printable("subject")]
     ttl_s: int = Field(default=3600, ge=1, le=30 * 24 * 3600)
     admdvs: Region | None = None
 
 
 class PersonIn(Body):
     certno: Certno
-    psn_name: str = Field(min_length=1, max_length=50)
+    psn_name: Name
     insutype: Literal["310", "390"]
     insuplc_admdvs: Region
     psn_insu_stas: Literal["1", "2"] = "1"
@@ -52,15 +65,16 @@ class KinshipIn(Body):
 
 
 class InstitutionIn(Body):
-    fixmedins_code: str = Field(min_length=1, max_length=30)
-    fixmedins_name: str = Field(min_length=1, max_length=200)
+    fixmedins_code: Annotated[str, Field(min_length=1, max_length=30),
+                              printable("定点医药机构编码")]
+    fixmedins_name: Annotated[str, Field(min_length=1, max_length=200), printable("机构名称")]
     fixmedins_type: Literal["hospital", "pharmacy"]
     admdvs: Region
 
 
 class CreditIn(Body):
     amount: Money
-    ref: str = Field(min_length=1, max_length=64)
+    ref: Annotated[str, Field(min_length=1, max_length=64), printable("ref")]
 
 
 class HallBindingIn(Body):
@@ -68,7 +82,7 @@ class HallBindingIn(Body):
     beneficiary_certno: Certno
     relation: RelationName
     documents_checked: bool
-    note: str | None = Field(default=None, max_length=200)
+    note: Note | None = None
 
 
 RowId = Annotated[int, Field(ge=1, le=2**63 - 1)]
@@ -77,7 +91,7 @@ Channel = Annotated[str, Field(min_length=1, max_length=16)]
 
 class InvitationIn(Body):
     beneficiary_certno: Certno
-    beneficiary_name: str = Field(min_length=1, max_length=50)
+    beneficiary_name: Name
     relation: RelationName
     channel: Channel
 
@@ -96,7 +110,7 @@ class UnbindIn(ChannelIn):
     """A clerk unbinding at the hall must confirm both parties' documents were checked."""
 
     documents_checked: bool | None = None
-    note: str | None = Field(default=None, max_length=200)
+    note: Note | None = None
 
 
 class PremiumIn(Body):

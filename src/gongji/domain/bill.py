@@ -37,8 +37,10 @@ def parse_bill(data: dict) -> Bill:
     if cert_type not in CERT_TYPES:
         raise refuse("INVALID_INPUT", "mdtrt_cert_type 须为 01、02 或 03")
     flag = data.get("acct_used_flag", "1")
-    if flag not in ("0", "1", 0, 1):
-        raise refuse("INVALID_INPUT", "acct_used_flag 须为 0 或 1")
+    # The contract's text only: True == 1 and 1.0 == 1 in Python, so `in` alone let them
+    # through, and str() then read them as "0".
+    if not isinstance(flag, str) or flag not in ("0", "1"):
+        raise refuse("INVALID_INPUT", 'acct_used_flag 须为 "1" 或 "0"')
     insutype = data.get("insutype")
     if insutype is not None and insutype not in ("310", "390"):
         raise refuse("INVALID_INPUT", "insutype 须为 310 或 390")
@@ -51,7 +53,7 @@ def parse_bill(data: dict) -> Bill:
         overlmt_selfpay_fen=to_fen(data.get("overlmt_selfpay", 0)),
         preselfpay_fen=to_fen(data.get("preselfpay_amt", 0)),
         inscp_fen=to_fen(data.get("inscp_scp_amt", 0)),
-        use_accounts=str(flag) == "1",
+        use_accounts=flag == "1",
         insutype=insutype,
     )
     parts_fen = (bill.fulamt_ownpay_fen + bill.overlmt_selfpay_fen + bill.preselfpay_fen

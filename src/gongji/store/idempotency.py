@@ -16,6 +16,7 @@ from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from gongji.domain.money import json_default
 from gongji.store.schema import idempotency
 from gongji.store.writebehind import defer
 
@@ -28,8 +29,13 @@ class Stored:
 
 
 def request_hash(payload: object) -> str:
-    """Hash of the canonical JSON of a request: equal JSON, equal hash."""
-    canonical = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    """Hash of the canonical JSON of a request: equal JSON, equal hash.
+
+    Numbers parsed exactly (Decimal) are written by money.json_default: 1.5 and 1.50 hash
+    alike, and as they did when they were parsed as floats. As before, an integer token
+    (100) and a fraction token (100.0) hash apart."""
+    canonical = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"),
+                           default=json_default)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -59,4 +65,5 @@ def claim(conn: Connection, scope: str, key: str, req_hash: str, at: datetime) -
 def store(conn: Connection, scope: str, key: str, status_code: int, response: dict) -> None:
     """Keep the answer; it is written with the commit's round trip (writebehind)."""
     defer(conn, _STORE, {"w_scope": scope, "w_key": key, "w_status": status_code,
-                         "w_response": json.dumps(response, ensure_ascii=False)})
+                         "w_response": json.dumps(response, ensure_ascii=False,
+                                                  default=json_default)})

@@ -11,10 +11,11 @@ from starlette.concurrency import run_in_threadpool
 
 from gongji.api.auth import Person
 from gongji.api.deps import Ctx
+from gongji.api.exactjson import ExactJSONRoute
 from gongji.api.routes.premiums import RowIdPath
 from gongji.services import entries, evoucher, export, notices, statements
 
-router = APIRouter(prefix="/api/v1", tags=["account"])
+router = APIRouter(prefix="/api/v1", tags=["account"], route_class=ExactJSONRoute)
 DateFrom = Annotated[str | None, Query(alias="from", description="YYYY-MM-DD，含当日")]
 DateTo = Annotated[str | None, Query(alias="to", description="YYYY-MM-DD，含当日")]
 CursorQ = Annotated[str | None, Query(max_length=64)]

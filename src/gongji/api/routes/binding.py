@@ -9,10 +9,11 @@ from fastapi import APIRouter, Depends, Path, Query
 
 from gongji.api.auth import Operator, Person, Principal, require
 from gongji.api.deps import Ctx, actor_of
+from gongji.api.exactjson import ExactJSONRoute
 from gongji.api.schemas import ChannelIn, InvitationIn, OrderIn, UnbindIn
 from gongji.services import audit_trail, binding, invitations, unbinding
 
-router = APIRouter(prefix="/api/v1", tags=["binding"])
+router = APIRouter(prefix="/api/v1", tags=["binding"], route_class=ExactJSONRoute)
 
 PartyOrClerk = Annotated[Principal, Depends(require("person", "clerk"))]
 InvitationId = Annotated[int, Path(ge=1, le=2**63 - 1)]

@@ -8,9 +8,10 @@ from fastapi import APIRouter, Header, Path
 
 from gongji.api.auth import Operator
 from gongji.api.deps import Ctx
+from gongji.api.exactjson import ExactJSONRoute
 from gongji.services import credits
 
-router = APIRouter(prefix="/api/v1", tags=["operator"])
+router = APIRouter(prefix="/api/v1", tags=["operator"], route_class=ExactJSONRoute)
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1,
                                               max_length=100)]
 

@@ -6,11 +6,14 @@ from fastapi import APIRouter
 
 from gongji.api.auth import Clerk, Principal
 from gongji.api.deps import Ctx, actor_of
+from gongji.api.exactjson import ExactJSONRoute
 from gongji.api.routes.account import CursorQ, DateFrom, DateTo, LimitQ
 from gongji.services import binding, entries, queries, reference
 from gongji.services.hall import person_at_hall
+from gongji.services.paging import parse_period
 
-router = APIRouter(prefix="/api/v1/hall/persons", tags=["hall"])
+router = APIRouter(prefix="/api/v1/hall/persons", tags=["hall"],
+                   route_class=ExactJSONRoute)
 
 
 def _looked_up(ctx: Ctx, certno: str, caller: Principal, view: str) -> str:
@@ -33,6 +36,7 @@ def person_account(certno: str, caller: Clerk, ctx: Ctx) -> dict:
 def person_entries(certno: str, caller: Clerk, ctx: Ctx, date_from: DateFrom = None,
                    date_to: DateTo = None, cursor: CursorQ = None,
                    limit: LimitQ = None) -> dict:
+    parse_period(date_from, date_to)  # a malformed range is refused before it is audited
     psn_no = _looked_up(ctx, certno, caller, "entries")
     return entries.list_entries(ctx, psn_no, date_from, date_to, cursor, limit)
 

@@ -6,10 +6,11 @@ from fastapi import APIRouter
 
 from gongji.api.auth import Clerk, Person
 from gongji.api.deps import Ctx, actor_of
+from gongji.api.exactjson import ExactJSONRoute
 from gongji.api.schemas import HallBindingIn
 from gongji.services import binding, queries
 
-router = APIRouter(prefix="/api/v1", tags=["person"])
+router = APIRouter(prefix="/api/v1", tags=["person"], route_class=ExactJSONRoute)
 
 
 @router.get("/account")

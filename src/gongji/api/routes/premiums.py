@@ -8,10 +8,11 @@ from fastapi import APIRouter, Header, Path
 
 from gongji.api.auth import Operator, Person
 from gongji.api.deps import Ctx
+from gongji.api.exactjson import ExactJSONRoute
 from gongji.api.schemas import PremiumIn
 from gongji.services import premium
 
-router = APIRouter(prefix="/api/v1", tags=["premium"])
+router = APIRouter(prefix="/api/v1", tags=["premium"], route_class=ExactJSONRoute)
 RowIdPath = Annotated[int, Path(ge=1, le=2**63 - 1)]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1,
                                               max_length=100)]

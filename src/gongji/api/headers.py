@@ -1,0 +1,98 @@
+"""Security headers on every answer: nosniff, no framing, and a Content-Security-Policy.
+
+- The pages (/, /portal, /hall, /counter) load only their own /static scripts and styles
+  (no inline script or style, no third party), draw QR codes from /web/qr.svg and call the
+  API on the same origin: "self" only.
+- /docs and /redoc (FastAPI's Swagger UI and ReDoc) load their bundles from a CDN and
+  start with one inline script: they get a policy naming that CDN and the SHA-256 of the
+  inline scripts of the very page sent, computed here, so no 'unsafe-inline' script.
+  Their styles are set inline by the bundles themselves: 'unsafe-inline' styles there only.
+- Anything else (JSON, CSV, SVG, CSS) is never a document to run: default-src 'none'.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+BASE_HEADERS = {"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY"}
+PAGE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+            "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+            "frame-ancestors 'none'")
+OTHER_CSP = "default-src 'none'; frame-ancestors 'none'"
+DOCS_CDN = "https://cdn.jsdelivr.net"
+_DOCS_CSP = ("default-src 'none'; script-src {hashes} " + DOCS_CDN + "; "
+             "style-src 'unsafe-inline' " + DOCS_CDN + " https://fonts.googleapis.com; "
+             "font-src https://fonts.gstatic.com; "
+             "img-src 'self' data: https://fastapi.tiangolo.com https://cdn.redoc.ly; "
+             "connect-src 'self'; worker-src blob:; object-src 'none'; base-uri 'none'; "
+             "frame-ancestors 'none'")
+_INLINE_SCRIPT = re.compile(rb"<script>(.*?)</script>", re.S)
+
+
+def docs_csp(html: bytes) -> str:
+    hashes = " ".join(
+        "'sha256-%s'" % base64.b64encode(hashlib.sha256(script).digest()).decode()
+        for script in _INLINE_SCRIPT.findall(html))
+    return _DOCS_CSP.format(hashes=hashes or "'none'")
+
+
+class SecurityHeaders:
+    def __init__(self, app: ASGIApp, docs_paths: tuple[str, ...] = ()):
+        self.app = app
+        self.docs_paths = frozenset(docs_paths)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+        elif scope["path"] in self.docs_paths:
+            await self.app(scope, receive, _DocsPage(send).send)
+        else:
+            await self.app(scope, receive, _with_headers(send))
+
+
+def _protect(message: Message, csp: str | None) -> None:
+    headers = MutableHeaders(scope=message)
+    for name, value in BASE_HEADERS.items():
+        headers[name] = value
+    if csp is None:
+        is_html = headers.get("content-type", "").startswith("text/html")
+        csp = PAGE_CSP if is_html else OTHER_CSP
+    headers["Content-Security-Policy"] = csp
+
+
+def _with_headers(send: Send) -> Send:
+    async def send_protected(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            _protect(message, None)
+        await send(message)
+
+    return send_protected
+
+
+class _DocsPage:
+    """Holds the (small, generated) docs page until it is whole, to hash its scripts."""
+
+    def __init__(self, send: Send):
+        self._send = send
+        self._start: Message | None = None
+        self._body: list[bytes] = []
+
+    async def send(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self._start = message
+            return
+        if message["type"] != "http.response.body" or self._start is None:
+            await self._send(message)
+            return
+        self._body.append(message.get("body", b""))
+        if message.get("more_body", False):
+            return
+        body = b"".join(self._body)
+        _protect(self._start, docs_csp(body))
+        await self._send(self._start)
+        await self._send({"type": "http.response.body", "body": body})
