@@ -1,5 +1,5 @@
 """The command line: gongji serve | db | demo | import | export | token | verify | report |
-credit."""
+credit | idempotency."""
 
 from __future__ import annotations
 
@@ -127,10 +127,12 @@ token_app = typer.Typer(help="访问令牌")
 report_app = typer.Typer(help="统计报表")
 credit_app = typer.Typer(help="个人账户划入的更正")
 export_app = typer.Typer(help="导出")
+idempotency_app = typer.Typer(help="幂等记录（报文号/幂等键的首次应答）的保留与清理")
 app.add_typer(token_app, name="token")
 app.add_typer(report_app, name="report")
 app.add_typer(credit_app, name="credit")
 app.add_typer(export_app, name="export")
+app.add_typer(idempotency_app, name="idempotency")
 err_console = Console(stderr=True)
 
 
@@ -342,6 +344,48 @@ def credit_reverse(ref: Annotated[str, typer.Argument(help="划入流水号")],
         ctx.engine.dispose()
     console.print(f"已冲正划入 {answer['ref']}：{answer['psn_no']} 退回 {answer['amount']:.2f} 元，"
                   f"余额 {answer['balance']:.2f} 元（分录 {answer['txn_id']}）")
+
+
+
+@idempotency_app.command("purge")
+def idempotency_purge(
+    older_than_days: Annotated[int | None, typer.Option(
+        min=1, max=36500, help="删除早于该天数的记录；默认 GONGJI_IDEMPOTENCY_RETENTION_DAYS")] = None,
+    batch_size: Annotated[int, typer.Option(min=1, max=100_000, help="每批删除条数")] = 1000,
+    db: DbOption = None,
+) -> None:
+    """Delete exactly-once records older than the retention period, in batches.
+
+    A retry after its record is gone is evaluated again: a settlement's msgid is still
+    refused by the settlement itself (MSGID_ALREADY_SETTLED), reversals and premiums by
+    their own state; see README "Exactly once"."""
+    from datetime import timedelta
+
+    from gongji.services.clock import iso
+
+    days = older_than_days or _settings(db).idempotency_retention_days
+    ctx = _context(db)
+    before = ctx.now() - timedelta(days=days)
+    try:
+        removed = _purge_idempotency(ctx, before, batch_size)
+    finally:
+        ctx.engine.dispose()
+    console.print(f"已删除 {removed} 条幂等记录（保留 {days} 天，早于 {iso(before)}）")
+
+
+def _purge_idempotency(ctx, before, batch_size: int) -> int:  # noqa: ANN001
+    """One short unit of work per batch, so settlements never wait long on the purge (on
+    SQLite each batch holds the write lock only while it deletes)."""
+    from gongji.store import repo
+
+    removed = 0
+    while True:
+        with ctx.uow() as uow:
+            done = repo.purge_idempotency_batch(uow.conn, before, batch_size)
+            uow.commit()
+        removed += done
+        if done < batch_size:
+            return removed
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 WEAK_SECRETS = {"", "admin", "changeme", "change-me", "secret", "password", "demo", "test",
@@ -26,6 +27,9 @@ class Settings(BaseSettings):
     db_url: str = "sqlite:///./gongji.db"
     demo: bool = False
     log_json: bool = True
+    # Exactly-once records (idempotency table) older than this are removed by
+    # `gongji idempotency purge`; a retry after that is evaluated again (README "Exactly once").
+    idempotency_retention_days: int = Field(default=90, ge=1, le=36500)
 
     def checked(self) -> Settings:
         """Refuse to run with a missing or well-known secret, except in demo mode,

@@ -22,8 +22,8 @@ from gongji.services.clock import iso
 from gongji.services.context import Context
 from gongji.services.idempotent import run_once
 from gongji.store import repo
-from gongji.store.journal import Leg, mark_reversed, new_txn_id, post
-from gongji.store.schema import bindings, persons, postings, premiums
+from gongji.store.journal import Leg, mark_reversed, mirror_legs, new_txn_id, post
+from gongji.store.schema import bindings, persons, premiums
 from gongji.store.uow import UnitOfWork
 
 RESIDENT = "390"
@@ -144,7 +144,7 @@ def _reverse(conn: Connection, premium_id: int, now: datetime) -> dict:
     if not mark_reversed(conn, premiums.c.id, premium.id, txn_id, now):
         raise refuse("PREMIUM_ALREADY_REVERSED")
     helper = repo.person_by_id(conn, premium.helper_id)
-    legs = _mirror_legs(conn, premium.txn_id)
+    legs = mirror_legs(conn, premium.txn_id)  # the accounts that paid, even after a move
     post(conn, txn_id, "premium_reversal", legs, now, ref=str(premium.id),
          premium_id=premium.id)
     beneficiary = repo.person_by_id(conn, premium.beneficiary_id)
@@ -155,28 +155,6 @@ def _reverse(conn: Connection, premium_id: int, now: datetime) -> dict:
     return {"premium_id": premium.id, "reversed": True, "amount": to_yuan(premium.amount_fen),
             "year": premium.year, "helper_psn_no": helper.psn_no, "balance": to_yuan(balance),
             "reversed_at": iso(now)}
-
-
-def _mirror_legs(conn: Connection, original_txn_id: int) -> list[Leg]:
-    """The original transaction's legs negated, personal balances taken under lock.
-
-    Mirroring the postings (not today's reference data) refunds the very accounts that
-    were moved, even if the beneficiary has since changed region."""
-    p = postings.c
-    originals = conn.execute(select(p.account_id, p.amount_fen, p.balance_after_fen,
-                                    p.counterpart_id, p.binding_id)
-                             .where(p.txn_id == original_txn_id).order_by(p.id)).all()
-    personal = [o.account_id for o in originals if o.balance_after_fen is not None]
-    balances = {a: row.balance_fen for a, row in repo.lock_accounts(conn, personal).items()}
-    legs = []
-    for o in originals:
-        after = None
-        if o.account_id in balances:
-            balances[o.account_id] -= o.amount_fen
-            after = balances[o.account_id]
-        legs.append(Leg(o.account_id, -o.amount_fen, after, counterpart_id=o.counterpart_id,
-                        binding_id=o.binding_id))
-    return legs
 
 
 def _binding_relation(conn: Connection, binding_id: int) -> str:

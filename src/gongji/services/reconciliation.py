@@ -10,7 +10,7 @@ from sqlalchemy import Connection, Row, and_, case, func, or_, select
 
 from gongji.domain.errors import refuse
 from gongji.domain.idcard import mask_certno, mask_name
-from gongji.domain.money import to_fen, to_yuan
+from gongji.domain.money import MAX_TOTAL_FEN, to_fen, to_yuan
 from gongji.services.clock import iso
 from gongji.services.context import Context
 from gongji.services.paging import decode_cursor, encode_cursor, parse_limit
@@ -20,6 +20,7 @@ from gongji.store.schema import persons, settlements
 
 MAX_RANGE_DAYS = 366
 TOTAL_FIELDS = ("medfee_sumamt", "fund_pay_sumamt", "acct_pay", "acct_mulaid_pay")
+MAX_COUNT = 10**9  # settlements of one institution in a period (at most MAX_RANGE_DAYS)
 
 
 @dataclass(frozen=True)
@@ -51,11 +52,12 @@ def parse_range(begin_value: object, end_value: object) -> tuple[date, date]:
 def parse_totals_query(data: dict) -> TotalsQuery:
     begin, end = parse_range(data.get("stmt_begndate"), data.get("stmt_enddate"))
     count = data.get("fixmedins_setl_cnt")
-    if isinstance(count, str) and count.isdigit():
+    if isinstance(count, str) and count.isascii() and count.isdigit():  # not "２"
         count = int(count)
-    if not isinstance(count, int) or isinstance(count, bool) or not 0 <= count <= 10**9:
-        raise refuse("INVALID_INPUT", "fixmedins_setl_cnt 须为非负整数")
-    claimed = {name: to_fen(data.get(name)) for name in TOTAL_FIELDS}
+    if not isinstance(count, int) or isinstance(count, bool) or not 0 <= count <= MAX_COUNT:
+        raise refuse("INVALID_INPUT", f"fixmedins_setl_cnt 须为 0–{MAX_COUNT} 的整数")
+    # A period's sums, not one bill: bounded by MAX_TOTAL_FEN, parsed just as exactly.
+    claimed = {name: to_fen(data.get(name), MAX_TOTAL_FEN) for name in TOTAL_FIELDS}
     return TotalsQuery(begin, end, claimed, count)
 
 

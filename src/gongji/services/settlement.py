@@ -8,11 +8,13 @@ amounts, then write the settlement, its journal transaction and the notices.
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Connection, Row, bindparam, insert, select
+from sqlalchemy.exc import IntegrityError
 
 from gongji.domain.bill import Bill
 from gongji.domain.errors import refuse
@@ -25,7 +27,14 @@ from gongji.services import accumulators, evoucher, notices
 from gongji.services.clock import inf_time, local_date
 from gongji.services.output import settlement_output
 from gongji.store import repo
-from gongji.store.journal import Leg, mark_reversed, new_txn_id, next_txn_id_sql_by_dialect, post
+from gongji.store.journal import (
+    Leg,
+    mark_reversed,
+    mirror_legs,
+    new_txn_id,
+    next_txn_id_sql_by_dialect,
+    post,
+)
 from gongji.store.schema import accounts, bindings, persons, settlement_mulaid, settlements
 from gongji.store.writebehind import defer
 
@@ -202,7 +211,7 @@ def _insert_settlement(conn: Connection, setl_id: str, inst: Row, patient: Row, 
     """The settlement row, with its journal transaction id allocated in the same INSERT:
     (settlement id, txn id)."""
     alloc = decision.allocation
-    row = conn.execute(_INSERT_SETTLEMENT[conn.dialect.name], dict(
+    values = dict(
         setl_id=setl_id, institution_id=inst.id, person_id=patient.id, infno=infno,
         msgid=msgid, mdtrt_cert_type=bill.mdtrt_cert_type, insutype=patient.insutype,
         acct_used_flag="1" if bill.use_accounts else "0",
@@ -215,8 +224,21 @@ def _insert_settlement(conn: Connection, setl_id: str, inst: Row, patient: Row, 
         deductible_applied_fen=decision.fund.deductible_applied_fen,
         fund_year=local_date(now).year, fund_scene=inst.fixmedins_type,
         setl_time=now, setl_date=local_date(now),
-    )).one()
+    )
+    try:
+        row = conn.execute(_INSERT_SETTLEMENT[conn.dialect.name], values).one()
+    except IntegrityError as exc:
+        # The msgid settled before and its idempotency record has been purged since (its
+        # retention ended): refuse rather than charge twice. The unit of work rolls back.
+        if _DUPLICATE_MSGID.search(str(exc.orig)):
+            raise refuse("MSGID_ALREADY_SETTLED") from None
+        raise
     return row.id, row.txn_id
+
+
+# uq_settlements_institution_msgid as PostgreSQL and SQLite name it in the error.
+_DUPLICATE_MSGID = re.compile(
+    r"uq_settlements_institution_msgid|settlements\.institution_id, settlements\.msgid")
 
 
 def _insert_mulaid(conn: Connection, settlement_id: int, decision: Decision) -> None:
@@ -253,7 +275,11 @@ def _legs(conn: Connection, bill: Bill, patient: Row, inst: Row, decision: Decis
 
 def reverse(conn: Connection, inst_code: str, infno: str, setl_id: str, psn_no: str,
             now: datetime) -> dict:
-    """结算撤销: every account gets back exactly what it paid, once."""
+    """结算撤销: every account gets back exactly what it paid, once.
+
+    The refund mirrors the settlement's own journal transaction (journal.mirror_legs), not
+    today's reference data: the fund of the region the patient was insured in then, the
+    accounts that paid then, whatever has moved or ended since."""
     inst = institution_for(conn, inst_code, infno)
     original = conn.execute(select(settlements).where(
         settlements.c.setl_id == setl_id, settlements.c.institution_id == inst.id)).first()
@@ -263,16 +289,12 @@ def reverse(conn: Connection, inst_code: str, infno: str, setl_id: str, psn_no: 
     txn_id = new_txn_id(conn)
     if not mark_reversed(conn, settlements.c.id, original.id, txn_id, now):
         raise refuse("ALREADY_REVERSED")
-    parts = conn.execute(select(settlement_mulaid).where(
-        settlement_mulaid.c.settlement_id == original.id).order_by(settlement_mulaid.c.seq)).all()
-    own_id = patient.account_id if original.acct_pay_fen else None
-    locked = repo.lock_accounts(conn, [p.account_id for p in parts] + ([own_id] if own_id else []))
-    after = {account_id: row.balance_fen for account_id, row in locked.items()}
-    legs = _reversal_legs(conn, original, patient, inst, parts, own_id, after)
+    legs = mirror_legs(conn, original.txn_id)
     post(conn, txn_id, "reversal", legs, now, ref=setl_id, settlement_id=original.id)
     accumulators.give_back_settlement(conn, original)
+    parts = conn.execute(select(settlement_mulaid).where(
+        settlement_mulaid.c.settlement_id == original.id).order_by(settlement_mulaid.c.seq)).all()
     notices.for_reversal(conn, patient, inst, parts, original.id, now)
-    balc = after[own_id] if own_id else (patient.balance_fen or 0)
     return {"setlinfo": {
         "setl_id": setl_id, "psn_no": psn_no, "reversed": True,
         "medfee_sumamt": to_yuan(-original.medfee_sumamt_fen),
@@ -281,28 +303,17 @@ def reverse(conn: Connection, inst_code: str, infno: str, setl_id: str, psn_no: 
         "acct_pay": to_yuan(-original.acct_pay_fen),
         "acct_mulaid_pay": to_yuan(-original.acct_mulaid_pay_fen),
         "psn_cash_pay": to_yuan(-original.psn_cash_pay_fen),
-        "balc": to_yuan(balc), "setl_time": inf_time(now)},
+        "balc": to_yuan(_own_balance_after(legs, patient)), "setl_time": inf_time(now)},
         "mulaid_detail": _reversal_detail(conn, parts)}
 
 
-def _reversal_legs(conn: Connection, original: Row, patient: Row, inst: Row, parts: list[Row],
-                   own_id: int | None, after: dict[int, int]) -> list[Leg]:
-    """The mirror of the settlement's legs; `after` is advanced as refunds are applied."""
-    fund_acct = repo.system_account(conn, f"fund:{patient.insuplc_admdvs}", "fund")
-    cash_acct = repo.system_account(conn, "cash", "cash")
-    legs = [Leg(fund_acct, original.fund_pay_sumamt_fen, counterpart_id=patient.id),
-            Leg(cash_acct, original.psn_cash_pay_fen, counterpart_id=patient.id),
-            Leg(inst.account_id, -original.medfee_sumamt_fen, counterpart_id=patient.id)]
-    if own_id:
-        after[own_id] += original.acct_pay_fen
-        legs.append(Leg(own_id, original.acct_pay_fen, after[own_id],
-                        counterpart_id=patient.id, institution_id=inst.id))
-    for part in parts:
-        after[part.account_id] += part.amount_fen
-        legs.append(Leg(part.account_id, part.amount_fen, after[part.account_id],
-                        counterpart_id=patient.id, binding_id=part.binding_id,
-                        institution_id=inst.id))
-    return legs
+def _own_balance_after(legs: list[Leg], patient: Row) -> int:
+    """balc: the patient's own balance after the refund. The own leg is the personal one
+    drawn without a binding; with none (nothing came from the own account) the balance is
+    unchanged."""
+    own = [leg.balance_after_fen for leg in legs
+           if leg.balance_after_fen is not None and leg.binding_id is None]
+    return own[-1] if own else (patient.balance_fen or 0)
 
 
 def _reversal_detail(conn: Connection, parts: list[Row]) -> list[dict]:

@@ -22,6 +22,7 @@ from sqlalchemy import (
 )
 
 from gongji.domain.errors import ensure
+from gongji.store import repo
 from gongji.store.schema import accounts, journal_txns, postings
 from gongji.store.writebehind import defer
 
@@ -101,3 +102,32 @@ def mark_reversed(conn: Connection, key_column, key, txn_id: int,  # noqa: ANN00
     return conn.execute(update(table).where(
         key_column == key, table.c.reversed_at.is_(None),
     ).values(reversed_at=at, reversal_txn_id=txn_id)).rowcount == 1
+
+
+_ORIGINAL_LEGS = (select(postings.c.account_id, postings.c.amount_fen,
+                         postings.c.balance_after_fen, postings.c.counterpart_id,
+                         postings.c.binding_id, postings.c.institution_id)
+                  .where(postings.c.txn_id == bindparam("txn_id")).order_by(postings.c.id))
+
+
+def mirror_legs(conn: Connection, original_txn_id: int) -> list[Leg]:
+    """The legs that undo a transaction: its postings negated, leg by leg, with the same
+    accounts, counterpart, binding and institution; personal balances are taken under
+    lock (ascending account id, as every command locks them) and advanced per leg.
+
+    Every reversal is built from this, never from today's reference data: a patient who
+    moved region since, or a binding ended since, still gets back into the very accounts
+    that paid, and the pooled fund that paid is the one refunded."""
+    originals = conn.execute(_ORIGINAL_LEGS, {"txn_id": original_txn_id}).all()
+    personal = [o.account_id for o in originals if o.balance_after_fen is not None]
+    balances = {account_id: row.balance_fen
+                for account_id, row in repo.lock_accounts(conn, personal).items()}
+    legs = []
+    for o in originals:
+        after = None
+        if o.account_id in balances:
+            balances[o.account_id] -= o.amount_fen
+            after = balances[o.account_id]
+        legs.append(Leg(o.account_id, -o.amount_fen, after, counterpart_id=o.counterpart_id,
+                        binding_id=o.binding_id, institution_id=o.institution_id))
+    return legs

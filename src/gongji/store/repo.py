@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Iterable
+from datetime import datetime
 
-from sqlalchemy import Connection, Engine, Row, bindparam, or_, select
+from sqlalchemy import Connection, Engine, Row, bindparam, delete, or_, select, tuple_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from gongji.domain.errors import refuse
-from gongji.store.schema import accounts, bindings, institutions, persons
+from gongji.store.schema import accounts, bindings, idempotency, institutions, persons
 
 _PERSON_COLS = (
     persons.c.id, persons.c.psn_no, persons.c.certno, persons.c.psn_name, persons.c.insutype,
@@ -172,3 +173,12 @@ def read_accounts(conn: Connection, ids: Iterable[int]) -> dict[int, Row]:
     if not ids:
         return {}
     return {row.id: row for row in conn.execute(_ACCOUNT_ROWS, {"ids": ids})}
+
+
+def purge_idempotency_batch(conn: Connection, before: datetime, limit: int) -> int:
+    """Delete at most `limit` exactly-once records created before `before` (oldest first);
+    how many went. Small batches, each its own unit of work, keep every lock short."""
+    i = idempotency.c
+    oldest = (select(i.scope, i.key).where(i.created_at < before)
+              .order_by(i.created_at).limit(limit))
+    return conn.execute(delete(idempotency).where(tuple_(i.scope, i.key).in_(oldest))).rowcount

@@ -268,6 +268,9 @@ settlements = Table(
     ),
     CheckConstraint("fund_pay_sumamt_fen <= inscp_scp_amt_fen", name="fund_within_scope"),
     Index("ix_settlements_institution_date", "institution_id", "setl_date"),
+    # One settlement per institution message, for good: the idempotency record that
+    # answers a retry is purged after its retention period, this is not (migration 0006).
+    Index("uq_settlements_institution_msgid", "institution_id", "msgid", unique=True),
     Index("ix_settlements_person_time", "person_id", "setl_time"),
 )
 
@@ -308,6 +311,7 @@ idempotency = Table(
     Column("response", Text, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     PrimaryKeyConstraint("scope", "key"),
+    Index("ix_idempotency_created_at", "created_at"),  # the retention purge's range scan
 )
 
 premiums = Table(
