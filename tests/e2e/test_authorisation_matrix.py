@@ -1,6 +1,6 @@
 """Every endpoint × every role answers the status of the table in authorisation_table.py:
 no token 401, a wrong role 403, another person's resource 404 (as if it did not exist),
-a clerk of another region 403 or 404. An endpoint added without a row fails here."""
+a clerk of another region 404 (as if the person or resource did not exist). An endpoint added without a row fails here."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from authorisation_table import ROWS, Row, served_endpoints
 from security_world import ROLES, SecurityWorld
 
-AUTH_CODES = {401: {"UNAUTHENTICATED"}, 403: {"FORBIDDEN", "CLERK_REGION"}}
+AUTH_CODES = {401: {"UNAUTHENTICATED"}, 403: {"FORBIDDEN"}}
 
 
 def test_every_endpoint_the_app_serves_has_a_row_and_every_row_an_endpoint(sqlite_world):

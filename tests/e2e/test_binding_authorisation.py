@@ -67,7 +67,7 @@ def test_a_clerk_of_another_region_neither_sees_nor_unbinds(api, fam):
     refused(api.post("/api/v1/bindings", {"helper_certno": fam["helper"]["certno"],
                                           "beneficiary_certno": fam["sister"]["certno"],
                                           "relation": "sibling", "documents_checked": True},
-                     fam.baise_clerk), 403, "CLERK_REGION")
+                     fam.baise_clerk), 404, "PERSON_NOT_FOUND")  # as an unknown ID number
     assert everyone(fam) == before
 
 

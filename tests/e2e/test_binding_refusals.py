@@ -29,7 +29,8 @@ def fam(api):
 INVITE_REFUSALS = [
     # (case, body change, status, code)
     ("ID number with a wrong check digit", "bad_check_digit", 422, "INVALID_CERTNO"),
-    ("ID number nobody holds", "unknown_certno", 404, "PERSON_NOT_FOUND"),
+    # an unknown ID number answers as any person the registry does not tie to the helper
+    ("ID number nobody holds", "unknown_certno", 422, "KINSHIP_NOT_VERIFIED"),
     ("name that is not the registered one", {"beneficiary_name": "央宗"}, 422, "NAME_MISMATCH"),
     ("relation outside the closed set", {"relation": "cousin"}, 422, "INVALID_INPUT"),
     ("relation the registry contradicts", {"relation": "sibling"}, 422, "KINSHIP_NOT_VERIFIED"),

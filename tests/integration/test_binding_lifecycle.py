@@ -153,8 +153,9 @@ def test_in_a_declaration_region_an_unregistered_relative_binds_and_the_record_s
         world, monkeypatch):
     shipped = get_policy("542500")
     declaring = dataclasses.replace(shipped, kinship_verification="declaration")
-    monkeypatch.setattr("gongji.services.binding.get_policy",
-                        lambda admdvs: declaring if admdvs == "542500" else get_policy(admdvs))
+    for where in ("gongji.services.binding.get_policy", "gongji.services.invitations.get_policy"):
+        monkeypatch.setattr(where, lambda admdvs: declaring if admdvs == "542500"
+                            else get_policy(admdvs))
     helper = world.person("哥哥", credit="10.00")
     brother = world.person("弟弟", "390")
     invited = invitations.invite(world.ctx, helper["psn_no"], {

@@ -142,7 +142,7 @@ class Accounts(RuleBasedStateMachine):
     def bind_at_the_hall(self, helper: str, beneficiary: str) -> None:
         self.step()
         h, b = self.psn(helper), self.psn(beneficiary)
-        expected = ("CLERK_REGION" if self.model.region[h] != ALI
+        expected = ("PERSON_NOT_FOUND" if self.model.region[h] != ALI
                     else self.model.binding_refusal(h, b))
         try:
             answer = binding.hall_bind(self.ctx, {

@@ -58,3 +58,46 @@ def verify_pair(helper: Party, beneficiary: Party, relation: Relation,
     if registered is None and helper_policy.kinship_verification == "declaration":
         return "declaration"  # 承诺制: the helper's signed declaration stands in for the registry
     raise refuse("KINSHIP_NOT_VERIFIED")
+
+
+@dataclass(frozen=True)
+class NamedRelative:
+    """What the registry says about the person a helper named by ID number and name."""
+
+    is_self: bool  # the helper's own ID number
+    known: bool  # someone holds the ID number
+    name_matches: bool  # ... under exactly that name
+    registered: Relation | None  # the registry's kinship between the helper and them
+
+
+def check_named_relative(named: NamedRelative, helper_policy: RegionPolicy) -> str:
+    """May the helper learn anything about the person named? Returns the basis ("registry"
+    or "declaration"), or refuses.
+
+    Only a relative the kinship registry ties to the helper is told why an invitation
+    fails (another name, ineligible, relation not admitted): the registry has already
+    made them family. Anyone else gets KINSHIP_NOT_VERIFIED, whether the ID number is
+    unknown, the name wrong or right, the person suspended or of another region, so an
+    invitation cannot probe who is registered, under which name or with which status.
+    In a 承诺制 region the helper's declaration is the basis for an unregistered
+    relative: the invitation goes out (pending) once the ID number and name agree, and
+    the relative's eligibility is checked when they accept, not told to the helper."""
+    if named.is_self:
+        raise refuse("SELF_BINDING")  # the caller's own number: nothing to hide
+    if named.registered is not None:
+        if not named.name_matches:
+            raise refuse("NAME_MISMATCH")
+        return "registry"
+    if (helper_policy.kinship_verification == "declaration" and named.known
+            and named.name_matches):
+        return "declaration"
+    raise refuse("KINSHIP_NOT_VERIFIED")
+
+
+def verify_declared(helper: Party, relation: Relation, helper_policy: RegionPolicy) -> str:
+    """An invitation on the helper's declaration (承诺制): only what concerns the helper
+    is checked now; verify_pair runs in full when the relative accepts."""
+    if not helper_policy.admits_relation(relation):
+        raise refuse("RELATION_NOT_ADMITTED")
+    check_helper(helper, helper_policy)
+    return "declaration"

@@ -17,6 +17,8 @@ CATALOGUE: dict[str, tuple[int, str]] = {
     "INVALID_REGION": (422, "统筹区编码不合法或未配置政策：{detail}"),
     # auth
     "UNAUTHENTICATED": (401, "未提供有效的访问令牌"),
+    "TOO_LARGE": (413, "请求过大"),
+    "CLIENT_CLOSED_REQUEST": (499, "客户端在请求发送完之前断开了连接"),
     "TOKEN_EXPIRED": (401, "访问令牌已过期"),
     "FORBIDDEN": (403, "当前角色无权执行此操作"),
     "NOT_FOUND": (404, "资源不存在"),
@@ -58,6 +60,7 @@ CATALOGUE: dict[str, tuple[int, str]] = {
     "PATIENT_NOT_INSURED": (422, "参保人员参保状态异常，不能结算"),
     "SETTLEMENT_NOT_FOUND": (404, "结算记录不存在"),
     "ALREADY_REVERSED": (409, "该结算已撤销"),
+    "MSGID_ALREADY_SETTLED": (409, "该报文号已用于本机构的一笔结算，不再重复结算"),
     "IDEMPOTENCY_CONFLICT": (409, "同一报文号/幂等键已用于不同的请求"),
     "INFNO_UNSUPPORTED": (422, "不支持的交易编号：{detail}"),
     "EVOUCHER_INVALID": (422, "医保电子凭证无效、已过期或已使用"),

@@ -22,6 +22,7 @@ from gongji.domain.idcard import mask_certno, mask_name, validate_certno
 from gongji.domain.kinship import Relation, parse_relation
 from gongji.domain.lifecycle import binding_side, clerk_may_act, new_order, positions
 from gongji.domain.policy import RegionPolicy, get_policy
+from gongji.domain.text import check_printable
 from gongji.services.clock import iso
 from gongji.services.context import Context
 from gongji.services.reference import registered_relation
@@ -95,12 +96,13 @@ def audit(conn: Connection, now: datetime, entity: str, entity_id: int, helper_i
 
 
 def person_for_clerk(conn: Connection, certno: object, actor: Actor) -> Row:
-    """A person a clerk may act for: found by ID number, and of the clerk's region."""
+    """A person a clerk may act for: found by ID number, and of the clerk's region.
+
+    A person of another region is answered exactly as an ID number nobody holds
+    (PERSON_NOT_FOUND), so a clerk cannot learn who is registered outside their region."""
     row = repo.person_by_certno(conn, validate_certno(certno))
-    if row is None:
+    if row is None or actor.admdvs is None or actor.admdvs != row.insuplc_admdvs:
         raise refuse("PERSON_NOT_FOUND")
-    if actor.admdvs != row.insuplc_admdvs:
-        raise refuse("CLERK_REGION")
     return row
 
 
@@ -113,6 +115,9 @@ def hall_bind(ctx: Context, data: dict, actor: Actor) -> dict:
     if data.get("documents_checked") is not True:
         raise refuse("DOCUMENTS_NOT_CHECKED")
     relation = parse_relation(data.get("relation"))
+    note = data.get("note")
+    if note is not None:
+        check_printable(str(note), "备注")
     now = ctx.now()
     with ctx.uow() as uow:
         conn = uow.conn
@@ -120,7 +125,7 @@ def hall_bind(ctx: Context, data: dict, actor: Actor) -> dict:
         beneficiary = person_for_clerk(conn, data.get("beneficiary_certno"), actor)
         verification = verify(conn, helper, beneficiary, relation)
         documents = {"checked": list(HALL_DOCUMENTS), "clerk_id": actor.actor_id,
-                     "note": data.get("note")}
+                     "note": note}
         binding_id = activate(conn, helper, beneficiary, relation, verification,
                               Actor(actor.role, actor.actor_id, "hall", actor.admdvs), now,
                               channel="hall", documents=documents)

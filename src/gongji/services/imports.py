@@ -28,6 +28,7 @@ from gongji.domain.idcard import validate_certno
 from gongji.domain.kinship import Relation, inverse, parse_relation
 from gongji.domain.money import to_fen
 from gongji.domain.policy import get_policy
+from gongji.domain.text import check_printable
 from gongji.services import reference
 from gongji.services.binding import Actor
 from gongji.services.context import Context
@@ -153,15 +154,11 @@ def parse_institution(get: Get) -> InstitutionRow:
     code = _required(get, c["fixmedins_code"])
     if not _CODE.match(code):
         raise refuse("INVALID_INPUT", "定点医药机构编码须为 1–30 位字母或数字")
-    name = _required(get, c["fixmedins_name"])
-    if len(name) > 200:
-        raise refuse("INVALID_INPUT", "机构名称须为 1–200 个字符")
+    name = reference.check_name(_required(get, c["fixmedins_name"]), "机构名称", 200)
     kind = _INSTITUTION_TYPES.get(_required(get, c["fixmedins_type"]).lower())
     if kind is None:
         raise refuse("INVALID_INPUT", "机构类型须为 hospital（医院）或 pharmacy（零售药店）")
-    admdvs = _required(get, c["admdvs"])
-    if not re.match(r"^\d{6}$", admdvs):
-        raise refuse("INVALID_REGION", "须为6位数字")
+    admdvs = reference.check_region(_required(get, c["admdvs"]))  # as the REST call does
     return InstitutionRow(code, name, kind, admdvs)
 
 
@@ -200,6 +197,7 @@ def parse_credit(get: Get) -> CreditRow:
     ref = get("ref")
     if not ref or len(ref) > 64:
         raise refuse("INVALID_INPUT", "划入流水号须为 1–64 个字符")
+    check_printable(ref, "划入流水号")
     return CreditRow(psn_no, certno, amount_fen, ref)
 
 

@@ -14,6 +14,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, Row, and_, insert, or_, select, update
 
+from gongji.domain.eligibility import NamedRelative, check_named_relative, verify_declared
 from gongji.domain.errors import refuse
 from gongji.domain.idcard import is_minor, mask_certno, mask_name, validate_certno
 from gongji.domain.kinship import Relation, parse_relation
@@ -27,13 +28,15 @@ from gongji.domain.lifecycle import (
     is_overdue,
     status_seen,
 )
-from gongji.domain.policy import get_policy
+from gongji.domain.policy import RegionPolicy, get_policy
 from gongji.services.binding import (
     Actor,
     activate,
+    active_binding,
     audit,
     caller_person,
     check_channel,
+    party,
     person_actor,
     verify,
 )
@@ -46,6 +49,7 @@ from gongji.store.uow import UnitOfWork
 
 LIST_LIMIT = 200  # newest first, per side: a person has few; a flood of them shows its head
 EXPIRY_ACTOR = Actor("system", "invitation_expiry")
+_NOBODY = 0  # no person has id 0: the kinship read of an unknown ID number finds nothing
 
 
 # --- inviting -----------------------------------------------------------------------------------
@@ -63,9 +67,10 @@ def invite(ctx: Context, psn_no: str, data: dict) -> dict:
         helper = caller_person(conn, psn_no)
         policy = get_policy(helper.insuplc_admdvs)
         actor = Actor("person", psn_no, check_channel(data.get("channel"), policy))
-        beneficiary = _named_person(conn, certno, name)
+        beneficiary, basis = _named_relative(conn, helper, certno, name, policy)
         repo.lock_person(conn, beneficiary.id)
-        verification = verify(conn, helper, beneficiary, relation)
+        verification = (verify(conn, helper, beneficiary, relation) if basis == "registry"
+                        else _declared(conn, helper, beneficiary, relation, policy))
         _refuse_pending_twin(conn, helper.id, beneficiary.id, now)
         parent_of_minor = _parent_of_minor(conn, helper, beneficiary, now)
         status = initial_invitation_status(parent_of_minor)
@@ -97,14 +102,29 @@ def _parent_of_minor(conn: Connection, helper: Row, beneficiary: Row, now: datet
             and registered_relation(conn, helper.id, beneficiary.id) == Relation.CHILD)
 
 
-def _named_person(conn: Connection, certno: str, name: str) -> Row:
-    """Identity check: the ID number is registered and the name is the one registered with it."""
+def _named_relative(conn: Connection, helper: Row, certno: str, name: str,
+                    policy: RegionPolicy) -> tuple[Row, str]:
+    """The person the helper named and the basis for inviting them, told only as far as the
+    helper may know it (domain.eligibility.check_named_relative): a helper with no
+    registered kinship to them gets one answer whoever the ID number belongs to. The same
+    two reads run whoever is named, and a refusal writes nothing."""
     person = repo.person_by_certno(conn, certno)
-    if person is None:
-        raise refuse("PERSON_NOT_FOUND")
-    if person.psn_name != name:
-        raise refuse("NAME_MISMATCH")
-    return person
+    registered = registered_relation(conn, helper.id, person.id if person else _NOBODY)
+    basis = check_named_relative(NamedRelative(
+        is_self=certno == helper.certno, known=person is not None,
+        name_matches=person is not None and person.psn_name == name,
+        registered=registered), policy)
+    return person, basis
+
+
+def _declared(conn: Connection, helper: Row, beneficiary: Row, relation: Relation,
+              policy: RegionPolicy) -> str:
+    """承诺制 without a registry kinship: the helper's side now, the relative's at acceptance
+    (so a suspended relative is not told apart from an eligible one)."""
+    verification = verify_declared(party(helper), relation, policy)
+    if active_binding(conn, helper.id, beneficiary.id) is not None:
+        raise refuse("BINDING_EXISTS")
+    return verification
 
 
 def _refuse_pending_twin(conn: Connection, helper_id: int, beneficiary_id: int,

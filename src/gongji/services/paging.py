@@ -48,8 +48,23 @@ def parse_period(date_from: object, date_to: object) -> Period:
     begin, end = parse_day(date_from, "from"), parse_day(date_to, "to")
     if begin and end and end < begin:
         raise refuse("INVALID_INPUT", "to 不能早于 from")
-    return Period(day_start(begin) if begin else None,
-                  day_start(end + timedelta(days=1)) if end else None, begin, end)
+    return Period(instant_of(begin), instant_of(end, days_after=1), begin, end)
+
+
+def instant_of(day: date | None, days_after: int = 0) -> datetime | None:
+    """The UTC instant the Asia/Shanghai day `days_after` days after `day` starts; None (no
+    bound) when that instant is outside what a datetime can hold.
+
+    Only the calendar's ends fall outside: Beijing midnight of 0001-01-01 is 16:00 UTC of
+    year 0, and 9999-12-31 has no day after. No data lies beyond them, so an open end
+    selects exactly the rows the far end would: a far period means "everything", as a
+    person asking for it expects, rather than a fault."""
+    if day is None:
+        return None
+    try:
+        return day_start(day + timedelta(days=days_after)).astimezone(UTC)
+    except OverflowError:
+        return None
 
 
 def parse_limit(value: object, default: int = DEFAULT_LIMIT, maximum: int = MAX_LIMIT) -> int:

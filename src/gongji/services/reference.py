@@ -14,6 +14,7 @@ from gongji.domain.idcard import validate_certno
 from gongji.domain.kinship import Relation, inverse, parse_relation
 from gongji.domain.money import to_fen, to_yuan
 from gongji.domain.policy import get_policy
+from gongji.domain.text import check_printable
 from gongji.services.context import Context
 from gongji.services.idempotent import run_once
 from gongji.services.views import person_view
@@ -26,10 +27,12 @@ _ADMDVS = re.compile(r"^\d{6}$")
 _CARD = re.compile(r"^[0-9A-Za-z]{1,32}$")
 
 
-def check_name(name: object) -> str:
-    if not isinstance(name, str) or not name.strip() or len(name.strip()) > 50:
-        raise refuse("INVALID_INPUT", "姓名须为 1–50 个字符")
-    return name.strip()
+def check_name(name: object, field: str = "姓名", longest: int = 50) -> str:
+    """A person's or institution's name: printable, 1–`longest` characters once the
+    surrounding spaces are dropped (checked before, so no newline hides in them)."""
+    if not isinstance(name, str) or not name.strip() or len(name.strip()) > longest:
+        raise refuse("INVALID_INPUT", f"{field}须为 1–{longest} 个字符")
+    return check_printable(name, field).strip()
 
 
 def check_region(admdvs: object) -> str:
@@ -182,15 +185,11 @@ def create_institution(ctx: Context, data: dict) -> dict:
     code = data["fixmedins_code"]
     if not isinstance(code, str) or not re.match(r"^[0-9A-Za-z]{1,30}$", code):
         raise refuse("INVALID_INPUT", "定点医药机构编码须为 1–30 位字母或数字")
-    name = data["fixmedins_name"]
-    if not isinstance(name, str) or not name.strip() or len(name) > 200:
-        raise refuse("INVALID_INPUT", "机构名称须为 1–200 个字符")
+    name = check_name(data["fixmedins_name"], "机构名称", 200)
     kind = data["fixmedins_type"]
     if kind not in ("hospital", "pharmacy"):
         raise refuse("INVALID_INPUT", "fixmedins_type 须为 hospital 或 pharmacy")
-    admdvs = data["admdvs"]
-    if not isinstance(admdvs, str) or not _ADMDVS.match(admdvs):
-        raise refuse("INVALID_REGION", "须为6位数字")
+    admdvs = check_region(data["admdvs"])  # as for persons: a region with a policy
     with ctx.uow() as uow:
         conn = uow.conn
         if repo.institution_by_code(conn, code) is not None:
@@ -198,10 +197,10 @@ def create_institution(ctx: Context, data: dict) -> dict:
         account_id = conn.execute(insert(accounts).values(
             code=f"inst:{code}", kind="institution").returning(accounts.c.id)).scalar_one()
         conn.execute(insert(institutions).values(
-            fixmedins_code=code, fixmedins_name=name.strip(), fixmedins_type=kind,
+            fixmedins_code=code, fixmedins_name=name, fixmedins_type=kind,
             admdvs=admdvs, account_id=account_id, created_at=ctx.now()))
         _commit_unique(uow, "INSTITUTION_EXISTS")
-    return {"fixmedins_code": code, "fixmedins_name": name.strip(), "fixmedins_type": kind,
+    return {"fixmedins_code": code, "fixmedins_name": name, "fixmedins_type": kind,
             "admdvs": admdvs}
 
 
@@ -213,6 +212,7 @@ def credit_account(ctx: Context, psn_no: str, data: dict) -> dict:
     ref = data.get("ref")
     if not isinstance(ref, str) or not ref.strip() or len(ref) > 64:
         raise refuse("INVALID_INPUT", "ref 须为 1–64 个字符")
+    check_printable(ref, "ref")
     payload = {"psn_no": psn_no, "amount_fen": amount_fen}
 
     def command(uow: UnitOfWork) -> dict:

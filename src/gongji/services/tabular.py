@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
+SPACES = " \u3000"  # ASCII and ideographic (full-width) spaces
+
 
 class ImportFileError(Exception):
     """The file as a whole cannot be read (format, encoding, missing columns): nothing was
@@ -50,12 +52,14 @@ class Table:
         return self._rows
 
     def getter(self, cells: list[str]):  # noqa: ANN201
-        """field -> the stripped cell ("" when the column is absent or the row short)."""
+        """field -> the cell without surrounding spaces ("" when the column is absent or the
+        row short). Only spaces are dropped: a newline, tab or invisible character stays for
+        the row checks to refuse (domain/text.py), as the REST API refuses it."""
         def get(field: str) -> str:
             index = self.positions.get(field)
             if index is None or index >= len(cells):
                 return ""
-            return cells[index].strip()
+            return cells[index].strip(SPACES)
         return get
 
 

@@ -20,6 +20,7 @@ from sqlalchemy import Connection, Row, or_, select, update
 
 from gongji.domain.errors import refuse
 from gongji.domain.lifecycle import BindingEvent, BindingStatus, binding_after, binding_side
+from gongji.domain.text import check_printable
 from gongji.services.binding import (
     HALL_DOCUMENTS,
     Actor,
@@ -40,6 +41,8 @@ def unbind(ctx: Context, binding_id: int, actor: Actor, data: dict | None = None
     data = data or {}
     if actor.role == "clerk" and data.get("documents_checked") is not True:
         raise refuse("DOCUMENTS_NOT_CHECKED")
+    if isinstance(data.get("note"), str):
+        check_printable(data["note"], "备注")
     with ctx.uow() as uow:
         conn = uow.conn
         caller_id = None
