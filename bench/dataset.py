@@ -18,8 +18,8 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import Engine
 
 from gongji.domain.idcard import check_digit
-from gongji.services import reference
 from gongji.services.context import Context
+from gongji.services.registry import reference
 
 REGIONS = {"542500": "542521", "451000": "451002"}  # admdvs -> county of the ID numbers
 HOSPITALS_PER_REGION = 10

@@ -94,7 +94,7 @@ def grow_journal(engine: Engine, postings: int) -> float:
 
 def run(engine: Engine, postings: int, queries: int, seed: int = 7) -> dict:
     try:
-        from gongji.services.entries import list_entries
+        from gongji.services.reads.entries import list_entries
     except ImportError:
         return {"skipped": "services/entries.py (list_entries) is not there"}
     generate_s = grow_journal(engine, postings)

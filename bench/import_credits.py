@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 import pgserver  # noqa: E402  (tests/pgserver.py)
 from gongji.domain.idcard import check_digit  # noqa: E402
 from gongji.services.context import Context  # noqa: E402
-from gongji.services.imports import run_import  # noqa: E402
+from gongji.services.operations.imports import run_import  # noqa: E402
 from gongji.store.db import make_engine  # noqa: E402
 from gongji.store.migrate import upgrade  # noqa: E402
 
@@ -151,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"import credits again: {summary.unchanged:,} unchanged, {summary.inserted} "
               f"credited in {again_s:.1f} s")
 
-        from gongji.services.verify import verify
+        from gongji.services.operations.verify import verify
 
         started = time.perf_counter()
         results = verify(ctx)

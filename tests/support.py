@@ -14,9 +14,10 @@ from sqlalchemy import select
 
 from gongji.api import gateway
 from gongji.domain.idcard import make_certno
-from gongji.services import reference
-from gongji.services.binding import Actor, hall_bind
+from gongji.services.binding.actor import Actor
+from gongji.services.binding.bindings import hall_bind
 from gongji.services.context import Context
+from gongji.services.registry import reference
 from gongji.store.db import make_engine
 from gongji.store.schema import accounts, fund_accumulators, persons
 

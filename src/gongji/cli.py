@@ -67,7 +67,7 @@ def _export_settings(settings: Settings) -> None:
 
 def _print_demo(ctx, settings: Settings, host: str, port: int) -> None:  # noqa: ANN001
     from gongji.api.auth import issue_token
-    from gongji.services.demo import seed
+    from gongji.services.operations.demo import seed
 
     data = seed(ctx)
     table = Table(title="演示数据与令牌（24 小时有效）")
@@ -93,7 +93,7 @@ def _print_demo(ctx, settings: Settings, host: str, port: int) -> None:  # noqa:
 def demo(db: DbOption = None) -> None:
     """Seed the demo dataset of families for both regions (safe to re-run)."""
     from gongji.services.context import Context
-    from gongji.services.demo import seed
+    from gongji.services.operations.demo import seed
     from gongji.store.db import make_engine
     from gongji.store.migrate import upgrade
 
@@ -173,7 +173,7 @@ def import_file(
     2 the file could not be read (nothing imported)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-    from gongji.services.imports import KIND, ImportFileError, run_import
+    from gongji.services.operations.imports import KIND, ImportFileError, run_import
 
     ctx = _context(db)
     label = KIND[kind.value].label
@@ -213,7 +213,7 @@ def export_entries(
 ) -> None:
     """Export a person's account entries (使用明细) for a period to CSV or Excel."""
     from gongji.domain.errors import DomainError
-    from gongji.services import export
+    from gongji.services.reads import export
 
     suffix = out.suffix.lower()
     if suffix not in (".csv", ".xlsx"):
@@ -244,7 +244,7 @@ def token_issue(
     from gongji.api.auth import issue_token
     from gongji.domain.errors import DomainError
     from gongji.services.clock import iso
-    from gongji.services.tokens import check_subject
+    from gongji.services.registry.tokens import check_subject
 
     settings = _settings(db).checked()
     ctx = _context(db)
@@ -264,7 +264,7 @@ def token_issue(
 def verify(db: DbOption = None) -> None:
     """Recompute every balance from the journal and check every money invariant.
     Exit status 1 names each violation."""
-    from gongji.services.verify import verify as run_verify
+    from gongji.services.operations.verify import verify as run_verify
 
     ctx = _context(db)
     table = Table(title="账务核验")
@@ -304,7 +304,7 @@ def report_monthly(
     """Bindings opened/ended, mutual-aid uses and amounts by scene, top institutions."""
     from gongji.domain.errors import DomainError
     from gongji.domain.money import yuan_text
-    from gongji.services import report
+    from gongji.services.operations import report
 
     ctx = _context(db)
     try:
@@ -333,7 +333,7 @@ def credit_reverse(ref: Annotated[str, typer.Argument(help="划入流水号")],
     """Reverse a wrong credit (划入冲正) with a compensating journal transaction;
     refused (CREDIT_SPENT) when the account no longer holds the money."""
     from gongji.domain.errors import DomainError
-    from gongji.services.credits import reverse_credit
+    from gongji.services.money.credits import reverse_credit
 
     ctx = _context(db)
     try:

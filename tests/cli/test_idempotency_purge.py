@@ -10,7 +10,7 @@ import pytest
 from pydantic import ValidationError
 from sqlalchemy import func, select, text
 
-from gongji.services.verify import verify
+from gongji.services.operations.verify import verify
 from gongji.settings import Settings
 from gongji.store.schema import idempotency, settlements
 from support import ok

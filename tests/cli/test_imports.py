@@ -11,9 +11,10 @@ from sqlalchemy import func, select
 
 from gongji.domain import policy
 from gongji.domain.idcard import make_certno
-from gongji.services import reference
-from gongji.services.imports import run_import
-from gongji.services.verify import verify
+from gongji.services.operations.imports import run_import
+from gongji.services.operations.verify import verify
+from gongji.services.registry import reference
+from gongji.store import repo
 from gongji.store.schema import accounts, bindings, journal_txns, kinships, persons, postings
 from rejects_files import codes, read_rejects
 
@@ -212,7 +213,7 @@ def test_kinships_and_institutions_import_with_chinese_names_and_rerun_safely(cl
         (6, "INVALID_RELATION"), (7, "SELF_BINDING")]
     assert codes(inst_path.with_name("inst.rejects.csv")) == [(4, "INVALID_INPUT")]
     with world.ctx.read() as uow:
-        assert reference.registered_relation(uow.conn, _id(world, child), _id(world, mother)) \
+        assert repo.registered_relation(uow.conn, _id(world, child), _id(world, mother)) \
             == "parent"
     before = table_counts(world)
     assert cli("import", "kinships", str(kin_path)).exit_code == 1
@@ -302,7 +303,7 @@ def _psn_no(world, number: str) -> str:  # noqa: ANN001
 
 def test_a_rest_credit_racing_a_bulk_batch_with_the_same_ref_is_never_booked_twice(
         pg_url, tmp_path, monkeypatch):
-    from gongji.services import bulk
+    from gongji.services.operations import bulk
     from support import World
 
     world = World(pg_url)

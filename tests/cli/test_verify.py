@@ -8,9 +8,9 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select, text
 
-from gongji.services.binding import Actor
-from gongji.services.credits import reverse_credit
-from gongji.services.unbinding import unbind
+from gongji.services.binding.actor import Actor
+from gongji.services.binding.unbinding import unbind
+from gongji.services.money.credits import reverse_credit
 from gongji.store.schema import accounts, persons, settlements
 from support import ok
 

@@ -25,9 +25,12 @@ from gongji.api import gateway
 from gongji.api.app import create_app
 from gongji.api.auth import issue_token
 from gongji.domain.idcard import make_certno
-from gongji.services import invitations, premium, reference
-from gongji.services.binding import Actor, hall_bind
+from gongji.services.binding import invitations
+from gongji.services.binding.actor import Actor
+from gongji.services.binding.bindings import hall_bind
 from gongji.services.context import Context
+from gongji.services.money import premium
+from gongji.services.registry import reference
 from gongji.settings import Settings
 from gongji.store.db import make_engine
 from support import Clock

@@ -79,7 +79,7 @@ def test_a_relation_the_policy_does_not_admit_is_refused(api, fam, monkeypatch):
     ali = get_policy("542500")
     narrow = dataclasses.replace(ali, admitted_relations=ali.admitted_relations
                                  - {Relation.GRANDCHILD})
-    monkeypatch.setattr("gongji.services.binding.get_policy",
+    monkeypatch.setattr("gongji.services.binding.bindings.get_policy",
                         lambda admdvs: narrow if admdvs == "542500" else get_policy(admdvs))
     before = fam.snapshot(fam["helper"], grandchild)
     refused(fam.invite(fam["helper"], grandchild, "grandchild"), 422, "RELATION_NOT_ADMITTED")

@@ -28,7 +28,7 @@ from schemathesis.specs.openapi.checks import (
 
 from authorisation_table import ROWS, Row
 from figures import record
-from gongji.services.verify import verify
+from gongji.services.operations.verify import verify
 from security_world import ROLES, SecurityWorld
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from figures import record
 from gongji.domain.errors import CATALOGUE
-from gongji.services.verify import verify
+from gongji.services.operations.verify import verify
 from security_world import SecurityWorld
 
 PATH = "/fsi/api/rsfComIfsService/callService"

@@ -110,7 +110,7 @@ def declaring(monkeypatch):
     def policy(admdvs: str):  # noqa: ANN202
         return ali if admdvs == "542500" else get_policy(admdvs)
 
-    for where in ("gongji.services.binding.get_policy", "gongji.services.invitations.get_policy"):
+    for where in ("gongji.services.binding.bindings.get_policy", "gongji.services.binding.invitations.get_policy"):
         monkeypatch.setattr(where, policy)
 
 

@@ -20,9 +20,10 @@ import pytest
 from sqlalchemy import func, select
 
 from gongji.domain.errors import DomainError
-from gongji.services import invitations, settlement, unbinding
-from gongji.services.binding import Actor
-from gongji.services.verify import verify
+from gongji.services.binding import invitations, unbinding
+from gongji.services.binding.actor import Actor
+from gongji.services.operations.verify import verify
+from gongji.services.settlement import settle as settlement
 from gongji.store.schema import bindings, settlement_mulaid
 from support import Clock, World, ok
 

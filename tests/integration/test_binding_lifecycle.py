@@ -12,9 +12,10 @@ from sqlalchemy import select
 
 from gongji.domain.errors import DomainError
 from gongji.domain.policy import get_policy
-from gongji.services import invitations, reference
-from gongji.services.binding import Actor
-from gongji.services.unbinding import end_for_insurance_change
+from gongji.services.binding import invitations
+from gongji.services.binding.actor import Actor
+from gongji.services.binding.unbinding import end_for_insurance_change
+from gongji.services.registry import reference
 from gongji.store.schema import audit_log, bindings
 from gongji.store.schema import invitations as invitations_table
 from support import World, ok
@@ -35,7 +36,7 @@ def switch_on(monkeypatch, *regions: str) -> None:
             return dataclasses.replace(shipped, auto_end_on_insurance_change=True)
         return shipped
 
-    monkeypatch.setattr("gongji.services.reference.get_policy", policy)
+    monkeypatch.setattr("gongji.services.registry.reference.get_policy", policy)
 
 
 def status_of(world: World, *binding_ids: int) -> list[tuple]:
@@ -153,7 +154,7 @@ def test_in_a_declaration_region_an_unregistered_relative_binds_and_the_record_s
         world, monkeypatch):
     shipped = get_policy("542500")
     declaring = dataclasses.replace(shipped, kinship_verification="declaration")
-    for where in ("gongji.services.binding.get_policy", "gongji.services.invitations.get_policy"):
+    for where in ("gongji.services.binding.bindings.get_policy", "gongji.services.binding.invitations.get_policy"):
         monkeypatch.setattr(where, lambda admdvs: declaring if admdvs == "542500"
                             else get_policy(admdvs))
     helper = world.person("哥哥", credit="10.00")

@@ -11,9 +11,9 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ClauseElement, Executable
 
 from gongji.domain.errors import DomainError
-from gongji.services import entries
 from gongji.services.clock import iso
-from gongji.services.paging import decode_cursor, parse_period
+from gongji.services.reads import entries
+from gongji.services.reads.paging import decode_cursor, parse_period
 from gongji.store import repo
 from gongji.store.journal import new_txn_id
 from gongji.store.schema import accounts, journal_txns, postings

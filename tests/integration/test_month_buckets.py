@@ -10,10 +10,12 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from gongji.services import reconciliation, report, statements
 from gongji.services.clock import inf_time, iso, local_date
-from gongji.services.entries import list_entries
-from gongji.services.paging import parse_period
+from gongji.services.operations import report
+from gongji.services.reads import statements
+from gongji.services.reads.entries import list_entries
+from gongji.services.reads.paging import parse_period
+from gongji.services.settlement import reconciliation
 from support import Clock, World, ok
 
 Z = UTC

@@ -11,8 +11,9 @@ from sqlalchemy import func, select, update
 
 from gongji.domain.errors import DomainError
 from gongji.domain.idcard import make_certno
-from gongji.services import entries, notices, premium
-from gongji.services.reference import patch_person
+from gongji.services.money import notices, premium
+from gongji.services.reads import entries
+from gongji.services.registry.reference import patch_person
 from gongji.store.schema import accounts, bindings, postings, premiums
 from gongji.store.schema import notices as notices_table
 from support import World

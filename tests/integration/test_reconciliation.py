@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from gongji.domain.money import to_fen
-from gongji.services import reconciliation
+from gongji.services.settlement import reconciliation
 from gongji.store.schema import institutions, settlements
 from support import ok
 

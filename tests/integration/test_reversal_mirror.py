@@ -8,8 +8,9 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
-from gongji.services import premium, reference
-from gongji.services.verify import verify
+from gongji.services.money import premium
+from gongji.services.operations.verify import verify
+from gongji.services.registry import reference
 from gongji.store.schema import accounts, notices, postings, settlements
 from support import ok
 

@@ -187,7 +187,7 @@ def test_totals_agree_and_exclude_reversed_settlements(world, family):
 
 
 def reference_patch(world, person, **changes):
-    from gongji.services import reference
+    from gongji.services.registry import reference
 
     reference.patch_person(world.ctx, person["psn_no"], changes)
 

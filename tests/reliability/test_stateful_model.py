@@ -35,9 +35,13 @@ from sqlalchemy import select
 
 from figures import record
 from gongji.domain.errors import DomainError
-from gongji.services import binding, invitations, premium, reference, statements, unbinding
-from gongji.services.binding import Actor
-from gongji.services.verify import verify
+from gongji.services.binding import bindings as binding
+from gongji.services.binding import invitations, unbinding
+from gongji.services.binding.actor import Actor
+from gongji.services.money import premium
+from gongji.services.operations.verify import verify
+from gongji.services.reads import statements
+from gongji.services.registry import reference
 from gongji.store.schema import accounts, fund_accumulators, persons
 from ledger_model import Breakdown, LedgerModel
 from support import Clock, World

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from gongji.domain.errors import DomainError
 from gongji.services.clock import SHANGHAI
-from gongji.services.paging import instant_of, parse_period
+from gongji.services.reads.paging import instant_of, parse_period
 
 
 @given(st.dates(), st.dates())

@@ -20,7 +20,7 @@ import uvicorn
 
 from gongji.api.app import create_app
 from gongji.services.context import Context
-from gongji.services.demo import seed
+from gongji.services.operations.demo import seed
 from gongji.settings import Settings
 from gongji.store.db import make_engine
 

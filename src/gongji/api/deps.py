@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from gongji.api.auth import Principal
-from gongji.services.binding import Actor
+from gongji.services.binding.actor import Actor
 from gongji.services.context import Context
 
 

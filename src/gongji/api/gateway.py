@@ -29,10 +29,11 @@ from gongji.api.deps import Ctx
 from gongji.domain.bill import parse_bill
 from gongji.domain.errors import DomainError, refuse
 from gongji.domain.money import json_default
-from gongji.services import reconciliation, settlement
 from gongji.services.clock import inf_time
 from gongji.services.context import Context
 from gongji.services.idempotent import run_once
+from gongji.services.settlement import reconciliation
+from gongji.services.settlement import settle as settlement
 from gongji.store.uow import UnitOfWork
 
 router = APIRouter(tags=["gateway"])

@@ -101,3 +101,10 @@ def verify_declared(helper: Party, relation: Relation, helper_policy: RegionPoli
         raise refuse("RELATION_NOT_ADMITTED")
     check_helper(helper, helper_policy)
     return "declaration"
+
+
+def insurance_ended_or_moved(before: object, values: dict) -> bool:
+    """The 2026 national rule's trigger: insurance ends (suspended) or moves region."""
+    ended = values.get("psn_insu_stas") == "2" and before.psn_insu_stas != "2"
+    moved = values.get("insuplc_admdvs", before.insuplc_admdvs) != before.insuplc_admdvs
+    return ended or moved

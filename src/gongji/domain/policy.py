@@ -12,6 +12,7 @@ A new national rule a region may switch on later is a new field here, not a code
 from __future__ import annotations
 
 import functools
+import re
 import tomllib
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -302,3 +303,13 @@ def get_policy(admdvs: str) -> RegionPolicy:
 
 def known_regions() -> tuple[str, ...]:
     return tuple(sorted(_bundled()))
+
+
+ADMDVS = re.compile(r"^\d{6}$")  # 行政区划代码
+
+
+def check_region(admdvs: object) -> str:
+    if not isinstance(admdvs, str) or not ADMDVS.match(admdvs):
+        raise refuse("INVALID_REGION", "须为6位数字")
+    get_policy(admdvs)  # refuses a region with no policy
+    return admdvs

@@ -43,3 +43,11 @@ def check_printable(text: str, field: str) -> str:
         raise refuse("INVALID_INPUT", f"{field}含有控制字符、不可见字符或双向控制字符"
                                       f"（U+{ord(bad):04X}）")
     return text
+
+
+def check_name(name: object, field: str = "姓名", longest: int = 50) -> str:
+    """A person's or institution's name: printable, 1–`longest` characters once the
+    surrounding spaces are dropped (checked before, so no newline hides in them)."""
+    if not isinstance(name, str) or not name.strip() or len(name.strip()) > longest:
+        raise refuse("INVALID_INPUT", f"{field}须为 1–{longest} 个字符")
+    return check_printable(name, field).strip()

@@ -11,7 +11,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from gongji.domain.errors import refuse
-from gongji.store.schema import accounts, bindings, idempotency, institutions, persons
+from gongji.domain.kinship import Relation
+from gongji.store.schema import accounts, bindings, idempotency, institutions, kinships, persons
 
 _PERSON_COLS = (
     persons.c.id, persons.c.psn_no, persons.c.certno, persons.c.psn_name, persons.c.insutype,
@@ -182,3 +183,10 @@ def purge_idempotency_batch(conn: Connection, before: datetime, limit: int) -> i
     oldest = (select(i.scope, i.key).where(i.created_at < before)
               .order_by(i.created_at).limit(limit))
     return conn.execute(delete(idempotency).where(tuple_(i.scope, i.key).in_(oldest))).rowcount
+
+
+def registered_relation(conn: Connection, person_id: int, relative_id: int) -> Relation | None:
+    """What the relative is to the person according to the registry, if anything."""
+    value = conn.execute(select(kinships.c.relation).where(
+        kinships.c.person_id == person_id, kinships.c.relative_id == relative_id)).scalar()
+    return None if value is None else Relation(value)

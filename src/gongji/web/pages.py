@@ -15,6 +15,7 @@ from gongji.api.auth import Clerk, Institution, issue_token
 from gongji.api.deps import Ctx
 from gongji.domain.errors import refuse
 from gongji.services.clock import iso
+from gongji.services.operations.demo import identities
 from gongji.store import repo
 
 HERE = Path(__file__).parent
@@ -74,8 +75,6 @@ def demo_identities(request: Request, ctx: Ctx) -> dict:
     settings = request.app.state.settings
     if not settings.demo:
         raise refuse("NOT_FOUND")
-    from gongji.services.demo import identities
-
     key, now = settings.signing_key, ctx.now()
 
     def token(role: str, subject: str, admdvs: str | None = None) -> str:

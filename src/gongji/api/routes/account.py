@@ -13,7 +13,9 @@ from gongji.api.auth import Person
 from gongji.api.deps import Ctx
 from gongji.api.exactjson import ExactJSONRoute
 from gongji.api.routes.premiums import RowIdPath
-from gongji.services import entries, evoucher, export, notices, statements
+from gongji.services.money import notices
+from gongji.services.reads import entries, export, statements
+from gongji.services.settlement import evoucher
 
 router = APIRouter(prefix="/api/v1", tags=["account"], route_class=ExactJSONRoute)
 DateFrom = Annotated[str | None, Query(alias="from", description="YYYY-MM-DD，含当日")]

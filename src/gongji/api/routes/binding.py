@@ -11,7 +11,8 @@ from gongji.api.auth import Operator, Person, Principal, require
 from gongji.api.deps import Ctx, actor_of
 from gongji.api.exactjson import ExactJSONRoute
 from gongji.api.schemas import ChannelIn, InvitationIn, OrderIn, UnbindIn
-from gongji.services import audit_trail, binding, invitations, unbinding
+from gongji.services.binding import audit_trail, invitations, unbinding
+from gongji.services.binding import bindings as binding
 
 router = APIRouter(prefix="/api/v1", tags=["binding"], route_class=ExactJSONRoute)
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Header, Path
 from gongji.api.auth import Operator
 from gongji.api.deps import Ctx
 from gongji.api.exactjson import ExactJSONRoute
-from gongji.services import credits
+from gongji.services.money import credits
 
 router = APIRouter(prefix="/api/v1", tags=["operator"], route_class=ExactJSONRoute)
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1,

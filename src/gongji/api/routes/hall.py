@@ -8,9 +8,11 @@ from gongji.api.auth import Clerk, Principal
 from gongji.api.deps import Ctx, actor_of
 from gongji.api.exactjson import ExactJSONRoute
 from gongji.api.routes.account import CursorQ, DateFrom, DateTo, LimitQ
-from gongji.services import binding, entries, queries, reference
-from gongji.services.hall import person_at_hall
-from gongji.services.paging import parse_period
+from gongji.services.binding import bindings as binding
+from gongji.services.binding.hall import person_at_hall
+from gongji.services.reads import entries, queries
+from gongji.services.reads.paging import parse_period
+from gongji.services.registry import reference
 
 router = APIRouter(prefix="/api/v1/hall/persons", tags=["hall"],
                    route_class=ExactJSONRoute)

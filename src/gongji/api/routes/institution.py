@@ -8,7 +8,7 @@ from gongji.api.auth import Institution
 from gongji.api.deps import Ctx
 from gongji.api.exactjson import ExactJSONRoute
 from gongji.api.routes.account import CursorQ, DateFrom, DateTo, LimitQ
-from gongji.services import reconciliation
+from gongji.services.settlement import reconciliation
 
 router = APIRouter(prefix="/api/v1/institution", tags=["institution"],
                    route_class=ExactJSONRoute)

@@ -8,8 +8,8 @@ from gongji.api.auth import Operator, issue_token
 from gongji.api.deps import Ctx
 from gongji.api.exactjson import ExactJSONRoute
 from gongji.api.schemas import CreditIn, InstitutionIn, KinshipIn, PersonIn, PersonPatch, TokenIn
-from gongji.services import reference, tokens
 from gongji.services.clock import iso
+from gongji.services.registry import reference, tokens
 
 router = APIRouter(prefix="/api/v1", tags=["operator"], route_class=ExactJSONRoute)
 

@@ -8,7 +8,8 @@ from gongji.api.auth import Clerk, Person
 from gongji.api.deps import Ctx, actor_of
 from gongji.api.exactjson import ExactJSONRoute
 from gongji.api.schemas import HallBindingIn
-from gongji.services import binding, queries
+from gongji.services.binding import bindings as binding
+from gongji.services.reads import queries
 
 router = APIRouter(prefix="/api/v1", tags=["person"], route_class=ExactJSONRoute)
 

@@ -10,7 +10,7 @@ from gongji.api.auth import Operator, Person
 from gongji.api.deps import Ctx
 from gongji.api.exactjson import ExactJSONRoute
 from gongji.api.schemas import PremiumIn
-from gongji.services import premium
+from gongji.services.money import premium
 
 router = APIRouter(prefix="/api/v1", tags=["premium"], route_class=ExactJSONRoute)
 RowIdPath = Annotated[int, Path(ge=1, le=2**63 - 1)]

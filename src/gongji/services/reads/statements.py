@@ -8,8 +8,8 @@ from gongji.domain.idcard import mask_certno, mask_name
 from gongji.domain.money import to_yuan
 from gongji.services.clock import iso
 from gongji.services.context import Context
-from gongji.services.paging import decode_cursor, encode_cursor, parse_limit, parse_period
-from gongji.services.views import settlement_amounts
+from gongji.services.reads.paging import decode_cursor, encode_cursor, parse_limit, parse_period
+from gongji.services.reads.views import settlement_amounts
 from gongji.store import repo
 from gongji.store.schema import institutions, persons, settlement_mulaid, settlements
 

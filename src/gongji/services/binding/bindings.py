@@ -10,7 +10,6 @@ rule never race; settlements read bindings without waiting on it.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Connection, Row, func, insert, select, update
@@ -23,20 +22,12 @@ from gongji.domain.kinship import Relation, parse_relation
 from gongji.domain.lifecycle import binding_side, clerk_may_act, new_order, positions
 from gongji.domain.policy import RegionPolicy, get_policy
 from gongji.domain.text import check_printable
+from gongji.services.binding.actor import Actor, AuditEvent, record
 from gongji.services.clock import iso
 from gongji.services.context import Context
-from gongji.services.reference import registered_relation
-from gongji.services.views import account_status
+from gongji.services.reads.views import account_status
 from gongji.store import repo
-from gongji.store.schema import audit_log, bindings, persons
-
-
-@dataclass(frozen=True)
-class Actor:
-    role: str  # person | clerk | operator | system
-    actor_id: str  # psn_no, clerk id or "operator"
-    channel: str | None = None
-    admdvs: str | None = None  # a clerk's region
+from gongji.store.schema import bindings, persons
 
 
 def party(row: Row) -> Party:
@@ -48,7 +39,7 @@ def verify(conn: Connection, helper: Row, beneficiary: Row, relation: Relation) 
     """All binding checks against the current data, including an active twin."""
     verification = verify_pair(
         party(helper), party(beneficiary), relation,
-        registered_relation(conn, helper.id, beneficiary.id),
+        repo.registered_relation(conn, helper.id, beneficiary.id),
         get_policy(helper.insuplc_admdvs), get_policy(beneficiary.insuplc_admdvs))
     if active_binding(conn, helper.id, beneficiary.id) is not None:
         raise refuse("BINDING_EXISTS")
@@ -79,20 +70,11 @@ def activate(conn: Connection, helper: Row, beneficiary: Row, relation: Relation
         ).returning(bindings.c.id)).scalar_one()
     except IntegrityError:  # the one-active-binding-per-pair index: a twin got there first
         raise refuse("BINDING_EXISTS") from None
-    audit(conn, now, "binding", binding_id, helper.id, beneficiary.id, "activate", actor,
-          None, "active", {"verification": verification, "channel": channel,
-                           "invitation_id": invitation_id, "documents": documents})
+    record(conn, AuditEvent(now, "binding", binding_id, "activate", actor, helper.id,
+                            beneficiary.id, after="active",
+                            detail={"verification": verification, "channel": channel,
+                                    "invitation_id": invitation_id, "documents": documents}))
     return binding_id
-
-
-def audit(conn: Connection, now: datetime, entity: str, entity_id: int, helper_id: int,
-          beneficiary_id: int, action: str, actor: Actor, before: str | None,
-          after: str | None, detail: dict | None = None) -> None:
-    conn.execute(insert(audit_log).values(
-        at=now, entity=entity, entity_id=entity_id, helper_id=helper_id,
-        beneficiary_id=beneficiary_id, action=action, actor_role=actor.role,
-        actor_id=actor.actor_id, channel=actor.channel, before=before, after=after,
-        detail=json.dumps(detail, ensure_ascii=False) if detail else None))
 
 
 def person_for_clerk(conn: Connection, certno: object, actor: Actor) -> Row:
@@ -235,9 +217,10 @@ def set_order(ctx: Context, psn_no: str, binding_ids: list[int],
                                     .where(bindings.c.id.in_(list(after)))).all())
         for binding_id, pos in after.items():
             if before[binding_id] != pos:
-                audit(conn, now, "binding", binding_id, helpers[binding_id], person.id,
-                      "reorder", actor, str(before[binding_id]), str(pos),
-                      {"order": list(after)})
+                record(conn, AuditEvent(now, "binding", binding_id, "reorder", actor,
+                                        helpers[binding_id], person.id,
+                                        str(before[binding_id]), str(pos),
+                                        {"order": list(after)}))
         uow.commit()
     return {"binding_ids": list(after)}
 

@@ -12,8 +12,8 @@ from openpyxl.cell import WriteOnlyCell
 from gongji.domain.errors import refuse
 from gongji.domain.kinship import RELATION_ZH, Relation
 from gongji.domain.money import to_fen, yuan_text
-from gongji.services import entries as entries_service
 from gongji.services.context import Context
+from gongji.services.reads import entries as entries_service
 
 MAX_EXPORT_ROWS = 50_000
 

@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from sqlalchemy import Row
 
+from gongji.domain.bill import Bill
+from gongji.domain.decision import Decision
 from gongji.domain.idcard import age_on, birth_date, mask_name
 from gongji.domain.money import to_yuan
 from gongji.services.clock import inf_time, local_date
-from gongji.services.views import account_status
-
-if TYPE_CHECKING:
-    from gongji.domain.bill import Bill
-    from gongji.services.settlement import Decision
+from gongji.services.reads.views import account_status
 
 
 def settlement_output(setl_id: str | None, bill: Bill, decision: Decision, balc_fen: int,

@@ -3,24 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Row, func, insert, select, update
 
+from gongji.domain.decision import Decision
 from gongji.domain.errors import refuse
 from gongji.domain.idcard import mask_name
 from gongji.domain.kinship import RELATION_ZH, Relation
 from gongji.domain.money import to_yuan, yuan_text
 from gongji.services.clock import iso, local
 from gongji.services.context import Context
-from gongji.services.paging import parse_limit
+from gongji.services.reads.paging import parse_limit
 from gongji.store import repo
 from gongji.store.schema import notices, settlements
 from gongji.store.writebehind import defer
-
-if TYPE_CHECKING:
-    from gongji.services.settlement import Decision
-
 
 _INSERT_NOTICES = insert(notices).inline()  # no RETURNING: written behind
 

@@ -16,7 +16,7 @@ from gongji.domain.idcard import mask_certno, mask_name
 from gongji.domain.money import to_yuan
 from gongji.services.clock import iso
 from gongji.services.context import Context
-from gongji.services.paging import (
+from gongji.services.reads.paging import (
     MAX_LIMIT,
     Cursor,
     Period,

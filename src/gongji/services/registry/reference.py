@@ -9,37 +9,24 @@ from datetime import datetime
 from sqlalchemy import Connection, Row, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from gongji.domain.eligibility import insurance_ended_or_moved
 from gongji.domain.errors import refuse
 from gongji.domain.idcard import validate_certno
-from gongji.domain.kinship import Relation, inverse, parse_relation
+from gongji.domain.kinship import inverse, parse_relation
 from gongji.domain.money import to_fen, to_yuan
-from gongji.domain.policy import get_policy
-from gongji.domain.text import check_printable
+from gongji.domain.policy import check_region, get_policy
+from gongji.domain.text import check_name, check_printable
+from gongji.services.binding.actor import Actor
+from gongji.services.binding.unbinding import end_for_insurance_change
 from gongji.services.context import Context
 from gongji.services.idempotent import run_once
-from gongji.services.views import person_view
+from gongji.services.reads.views import person_view
 from gongji.store import repo
 from gongji.store.journal import Leg, new_txn_id, post
 from gongji.store.schema import accounts, credits, institutions, kinships, persons, postings
 from gongji.store.uow import UnitOfWork
 
-_ADMDVS = re.compile(r"^\d{6}$")
 _CARD = re.compile(r"^[0-9A-Za-z]{1,32}$")
-
-
-def check_name(name: object, field: str = "姓名", longest: int = 50) -> str:
-    """A person's or institution's name: printable, 1–`longest` characters once the
-    surrounding spaces are dropped (checked before, so no newline hides in them)."""
-    if not isinstance(name, str) or not name.strip() or len(name.strip()) > longest:
-        raise refuse("INVALID_INPUT", f"{field}须为 1–{longest} 个字符")
-    return check_printable(name, field).strip()
-
-
-def check_region(admdvs: object) -> str:
-    if not isinstance(admdvs, str) or not _ADMDVS.match(admdvs):
-        raise refuse("INVALID_REGION", "须为6位数字")
-    get_policy(admdvs)  # refuses a region with no policy file
-    return admdvs
 
 
 def new_psn_no(admdvs: str) -> str:
@@ -131,21 +118,6 @@ def patch_person(ctx: Context, psn_no: str, changes: dict) -> dict:
         return view if ended is None else view | {"ended_binding_ids": ended}
 
 
-def insurance_ended_or_moved(before: Row, values: dict) -> bool:
-    """The 2026 national rule's trigger: insurance ends (suspended) or moves region."""
-    ended = values.get("psn_insu_stas") == "2" and before.psn_insu_stas != "2"
-    moved = values.get("insuplc_admdvs", before.insuplc_admdvs) != before.insuplc_admdvs
-    return ended or moved
-
-
-def _end_bindings(conn: Connection, person_id: int, now: datetime) -> list[int]:
-    # Imported here: services.binding reads the kinship registry from this module.
-    from gongji.services.binding import Actor
-    from gongji.services.unbinding import end_for_insurance_change
-
-    return end_for_insurance_change(conn, person_id, Actor("operator", "operator"), now)
-
-
 def add_kinship(ctx: Context, data: dict) -> dict:
     """Record a verified kinship both ways; the same kinship again is a no-op."""
     relation = parse_relation(data["relation"])
@@ -159,7 +131,7 @@ def add_kinship(ctx: Context, data: dict) -> dict:
         relative = repo.person_by_certno(conn, relative_certno)
         if person is None or relative is None:
             raise refuse("PERSON_NOT_FOUND")
-        existing = registered_relation(conn, person.id, relative.id)
+        existing = repo.registered_relation(conn, person.id, relative.id)
         if existing is not None and existing != relation:
             raise refuse("KINSHIP_CONFLICT")
         if existing is None:
@@ -172,13 +144,6 @@ def add_kinship(ctx: Context, data: dict) -> dict:
             ])
         _commit_unique(uow, "KINSHIP_CONFLICT")
         return {"certno": certno, "relative_certno": relative_certno, "relation": relation.value}
-
-
-def registered_relation(conn: Connection, person_id: int, relative_id: int) -> Relation | None:
-    """What the relative is to the person according to the registry, if anything."""
-    value = conn.execute(select(kinships.c.relation).where(
-        kinships.c.person_id == person_id, kinships.c.relative_id == relative_id)).scalar()
-    return None if value is None else Relation(value)
 
 
 def create_institution(ctx: Context, data: dict) -> dict:
@@ -265,3 +230,7 @@ def credit_answer(conn: Connection, credit: Row, psn_no: str) -> dict:
     ).scalar_one()
     return {"psn_no": psn_no, "amount": to_yuan(credit.amount_fen), "ref": credit.ref,
             "balance": to_yuan(balance_after), "txn_id": credit.txn_id}
+
+
+def _end_bindings(conn: Connection, person_id: int, now: datetime) -> list[int]:
+    return end_for_insurance_change(conn, person_id, Actor("operator", "operator"), now)

@@ -27,19 +27,28 @@ from gongji.domain.errors import DomainError, refuse
 from gongji.domain.idcard import validate_certno
 from gongji.domain.kinship import Relation, inverse, parse_relation
 from gongji.domain.money import to_fen
-from gongji.domain.policy import get_policy
-from gongji.domain.text import check_printable
-from gongji.services import reference
-from gongji.services.binding import Actor
+from gongji.domain.policy import check_region
+from gongji.domain.text import check_name, check_printable
 from gongji.services.context import Context
-from gongji.services.tabular import Column, ImportFileError, RejectsFile, Table, open_table
+from gongji.services.operations import bulk
+from gongji.services.operations.import_rules import (
+    PERSON_CREDENTIALS_DIFFER,
+    end_bindings_if_policy,
+)
+from gongji.services.operations.tabular import (
+    Column,
+    ImportFileError,
+    RejectsFile,
+    Table,
+    open_table,
+)
+from gongji.services.registry import reference
 from gongji.store import repo
 from gongji.store.schema import institutions, persons
 
 KINDS = ("persons", "kinships", "institutions", "credits")
 DEFAULT_BATCH = 20_000
 BULK_WORKERS = 2
-IMPORT_ACTOR = Actor("operator", "import")
 _CODE = re.compile(r"^[0-9A-Za-z]{1,30}$")
 _CARD = re.compile(r"^[0-9A-Za-z]{1,32}$")
 _INSTITUTION_TYPES = {"hospital": "hospital", "医院": "hospital", "定点医院": "hospital",
@@ -110,11 +119,11 @@ PERSON_COLUMNS = (
 def parse_person(get: Get) -> PersonRow:
     c = {col.field: col for col in PERSON_COLUMNS}
     certno = validate_certno(_required(get, c["certno"]))
-    name = reference.check_name(_required(get, c["psn_name"]))
+    name = check_name(_required(get, c["psn_name"]))
     insutype = _required(get, c["insutype"])
     if insutype not in ("310", "390"):
         raise refuse("INVALID_INPUT", "险种类型须为 310（职工）或 390（城乡居民）")
-    admdvs = reference.check_region(_required(get, c["insuplc_admdvs"]))
+    admdvs = check_region(_required(get, c["insuplc_admdvs"]))
     stas = get("psn_insu_stas") or "1"
     if stas not in ("1", "2"):
         raise refuse("INVALID_INPUT", "参保状态须为 1（参保）或 2（暂停）")
@@ -154,11 +163,11 @@ def parse_institution(get: Get) -> InstitutionRow:
     code = _required(get, c["fixmedins_code"])
     if not _CODE.match(code):
         raise refuse("INVALID_INPUT", "定点医药机构编码须为 1–30 位字母或数字")
-    name = reference.check_name(_required(get, c["fixmedins_name"]), "机构名称", 200)
+    name = check_name(_required(get, c["fixmedins_name"]), "机构名称", 200)
     kind = _INSTITUTION_TYPES.get(_required(get, c["fixmedins_type"]).lower())
     if kind is None:
         raise refuse("INVALID_INPUT", "机构类型须为 hospital（医院）或 pharmacy（零售药店）")
-    admdvs = reference.check_region(_required(get, c["admdvs"]))  # as the REST call does
+    admdvs = check_region(_required(get, c["admdvs"]))  # as the REST call does
     return InstitutionRow(code, name, kind, admdvs)
 
 
@@ -230,22 +239,6 @@ def institution_verdict(existing: Row | None, row: InstitutionRow) -> str:
 
 
 OUTCOME = {"insert": "inserted", "update": "updated", "unchanged": "unchanged"}
-PERSON_CREDENTIALS_DIFFER = "人员编号与公民身份号码不是同一人"
-
-
-def end_bindings_if_policy(conn, person_id: int, before: object,  # noqa: ANN001
-                           stas: str, admdvs: str, now: datetime) -> list[int]:
-    """When insurance ends or moves and the person's (former) region has switched on the
-    2026 rule, their bindings end (services/unbinding.end_for_insurance_change)."""
-    from gongji.services.unbinding import end_for_insurance_change
-
-    changes = {"psn_insu_stas": stas, "insuplc_admdvs": admdvs}
-    if (reference.insurance_ended_or_moved(before, changes)
-            and get_policy(before.insuplc_admdvs).auto_end_on_insurance_change):
-        return end_for_insurance_change(conn, person_id, IMPORT_ACTOR, now)
-    return []
-
-
 # --- one row at a time (SQLite, and any database when asked) --------------------------------
 
 
@@ -274,7 +267,7 @@ def _kinship_one(ctx: Context, row: KinshipRow, now: datetime) -> str:
         relative = repo.person_by_certno(uow.conn, row.relative_certno)
         if person is None or relative is None:
             raise refuse("PERSON_NOT_FOUND")
-        registered = reference.registered_relation(uow.conn, person.id, relative.id)
+        registered = repo.registered_relation(uow.conn, person.id, relative.id)
     if registered == row.relation:
         return "unchanged"
     reference.add_kinship(ctx, {"certno": row.certno, "relative_certno": row.relative_certno,
@@ -463,8 +456,6 @@ def _apply(ctx: Context, spec: Kind, good: list[tuple[int, object]],
            use_bulk: bool) -> tuple[dict[str, int], Refused]:
     now = ctx.now()
     if use_bulk:
-        from gongji.services import bulk
-
         return bulk.apply(ctx, spec.name, good, now)
     outcomes: dict[str, int] = {}
     refused = []

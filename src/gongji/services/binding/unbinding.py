@@ -21,13 +21,8 @@ from sqlalchemy import Connection, Row, or_, select, update
 from gongji.domain.errors import refuse
 from gongji.domain.lifecycle import BindingEvent, BindingStatus, binding_after, binding_side
 from gongji.domain.text import check_printable
-from gongji.services.binding import (
-    HALL_DOCUMENTS,
-    Actor,
-    audit,
-    person_actor,
-    visible_binding,
-)
+from gongji.services.binding.actor import Actor, AuditEvent, record
+from gongji.services.binding.bindings import HALL_DOCUMENTS, person_actor, visible_binding
 from gongji.services.context import Context
 from gongji.store import repo
 from gongji.store.schema import bindings
@@ -72,8 +67,8 @@ def close(conn: Connection, row: Row, event: BindingEvent, reason: str, actor: A
     after = _flip(conn, row, event, reason, now)
     if after is None:
         raise refuse("BINDING_NOT_ACTIVE")
-    audit(conn, now, "binding", row.id, row.helper_id, row.beneficiary_id, event.value, actor,
-          BindingStatus.ACTIVE, after, detail)
+    record(conn, AuditEvent(now, "binding", row.id, event.value, actor, row.helper_id,
+                            row.beneficiary_id, BindingStatus.ACTIVE, after, detail))
 
 
 def _flip(conn: Connection, row: Row, event: BindingEvent, reason: str,
@@ -104,8 +99,8 @@ def end_for_insurance_change(conn: Connection, person_id: int, actor: Actor,
     ended = []
     for row in rows:
         if _flip(conn, row, BindingEvent.END, INSURANCE_CHANGE, now) is not None:
-            audit(conn, now, "binding", row.id, row.helper_id, row.beneficiary_id,
-                  BindingEvent.END.value, actor, BindingStatus.ACTIVE, BindingStatus.ENDED,
-                  detail)
+            record(conn, AuditEvent(now, "binding", row.id, BindingEvent.END.value, actor,
+                                    row.helper_id, row.beneficiary_id, BindingStatus.ACTIVE,
+                                    BindingStatus.ENDED, detail))
             ended.append(row.id)
     return ended

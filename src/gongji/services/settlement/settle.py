@@ -10,22 +10,23 @@ from __future__ import annotations
 
 import re
 import secrets
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Connection, Row, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from gongji.domain.bill import Bill
+from gongji.domain.decision import Decision, HelperAccount
 from gongji.domain.errors import refuse
-from gongji.domain.fund import FundResult, pooled_fund
+from gongji.domain.fund import pooled_fund
 from gongji.domain.idcard import mask_name
 from gongji.domain.money import to_yuan
 from gongji.domain.policy import get_policy
-from gongji.domain.waterfall import Allocation, Source, allocate
-from gongji.services import accumulators, evoucher, notices
+from gongji.domain.waterfall import Source, allocate
 from gongji.services.clock import inf_time, local_date
-from gongji.services.output import settlement_output
+from gongji.services.money import notices
+from gongji.services.settlement import accumulators, evoucher
+from gongji.services.settlement.output import person_info_output, settlement_output
 from gongji.store import repo
 from gongji.store.journal import (
     Leg,
@@ -41,16 +42,6 @@ from gongji.store.writebehind import defer
 SCENES = {"2101": ("pharmacy", "presettle"), "2102": ("pharmacy", "settle"),
           "2103": ("pharmacy", "reverse"), "2206": ("hospital", "presettle"),
           "2207": ("hospital", "settle"), "2208": ("hospital", "reverse")}
-
-
-@dataclass(frozen=True)
-class HelperAccount:
-    binding_id: int
-    relation: str
-    helper_id: int
-    psn_no: str
-    psn_name: str
-    account_id: int
 
 
 def institution_for(conn: Connection, code: str, infno: str) -> Row:
@@ -123,18 +114,6 @@ def usable_helpers(conn: Connection, patient_id: int, inst_admdvs: str,
             usable.append(HelperAccount(row.id, row.relation, row.helper_id, row.psn_no,
                                         row.psn_name, row.account_id))
     return usable
-
-
-@dataclass(frozen=True)
-class Decision:
-    fund: FundResult
-    allocation: Allocation
-    own_account_id: int | None
-    balances: dict[int, int]  # account id -> balance before
-    helpers: dict[int, HelperAccount]  # binding id -> helper
-
-    def balance_after(self, account_id: int, paid_fen: int) -> int:
-        return self.balances[account_id] - paid_fen
 
 
 def decide(conn: Connection, bill: Bill, patient: Row, inst: Row, now: datetime,
@@ -326,8 +305,6 @@ def _reversal_detail(conn: Connection, parts: list[Row]) -> list[dict]:
 
 def person_info(conn: Connection, cert_type: str, cert_no: str, now: datetime) -> dict:
     """1101 人员信息获取: the person and their own balance (never a helper's)."""
-    from gongji.services.output import person_info_output
-
     person = identify(conn, cert_type, cert_no, now)
     return person_info_output(person, now)
 

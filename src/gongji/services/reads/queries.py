@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from gongji.domain.money import to_yuan
 from gongji.services.context import Context
-from gongji.services.views import account_status
+from gongji.services.reads.views import account_status
 from gongji.store import repo
 
 

@@ -10,9 +10,9 @@ import json
 from sqlalchemy import and_, or_, select
 
 from gongji.domain.errors import refuse
+from gongji.services.binding.invitations import expire_overdue
 from gongji.services.clock import iso
 from gongji.services.context import Context
-from gongji.services.invitations import expire_overdue
 from gongji.store import repo
 from gongji.store.schema import audit_log
 

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from datetime import date
 
+from sqlalchemy import select
+
+from gongji.domain.errors import DomainError
 from gongji.domain.idcard import make_certno
 from gongji.domain.kinship import Relation
-from gongji.services import reference
-from gongji.services.binding import Actor, hall_bind
+from gongji.services.binding.actor import Actor
+from gongji.services.binding.bindings import hall_bind
 from gongji.services.context import Context
+from gongji.services.registry import reference
 from gongji.store import repo
+from gongji.store.schema import institutions, persons
 
 # (region, county code for ID numbers, institutions, family members)
 # member: (key, name, insutype, birth, card_no, credit yuan)
@@ -94,8 +99,6 @@ def _person(ctx: Context, certno: str, name: str, insutype: str, admdvs: str,
 
 
 def _binding(ctx: Context, admdvs: str, helper: str, beneficiary: str, relation: Relation) -> None:
-    from gongji.domain.errors import DomainError
-
     try:
         hall_bind(ctx, {"helper_certno": helper, "beneficiary_certno": beneficiary,
                         "relation": relation.value, "documents_checked": True},
@@ -107,10 +110,6 @@ def _binding(ctx: Context, admdvs: str, helper: str, beneficiary: str, relation:
 
 def identities(ctx: Context) -> dict:
     """Who the demo data holds, for the pages' demo sign-in (full data: demo only)."""
-    from sqlalchemy import select
-
-    from gongji.store.schema import institutions, persons
-
     certnos = {}
     for family in FAMILIES.values():
         for seq, (key, name, _insutype, born, _card, _credit) in enumerate(family["members"], 1):

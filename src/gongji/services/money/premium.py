@@ -16,11 +16,11 @@ from gongji.domain.errors import refuse
 from gongji.domain.idcard import mask_certno, mask_name, validate_certno
 from gongji.domain.money import to_yuan, yuan_text
 from gongji.domain.policy import get_policy
-from gongji.services import notices
-from gongji.services.binding import active_binding
+from gongji.services.binding.bindings import active_binding
 from gongji.services.clock import iso
 from gongji.services.context import Context
 from gongji.services.idempotent import run_once
+from gongji.services.money import notices
 from gongji.store import repo
 from gongji.store.journal import Leg, mark_reversed, mirror_legs, new_txn_id, post
 from gongji.store.schema import bindings, persons, premiums

@@ -22,8 +22,11 @@ from sqlalchemy.exc import IntegrityError
 
 from gongji.domain.errors import DomainError, refuse
 from gongji.services.context import Context
-from gongji.services.imports import PERSON_CREDENTIALS_DIFFER, end_bindings_if_policy
-from gongji.services.reference import new_psn_no
+from gongji.services.operations.import_rules import (
+    PERSON_CREDENTIALS_DIFFER,
+    end_bindings_if_policy,
+)
+from gongji.services.registry.reference import new_psn_no
 from gongji.store import repo
 from gongji.store.journal import new_txn_id
 

@@ -8,7 +8,8 @@ at whose account and when; the operator reads it in the person's audit trail."""
 
 from __future__ import annotations
 
-from gongji.services.binding import Actor, audit, person_for_clerk
+from gongji.services.binding.actor import Actor, AuditEvent, record
+from gongji.services.binding.bindings import person_for_clerk
 from gongji.services.context import Context
 
 VIEWED = "viewed_at_hall"
@@ -20,7 +21,7 @@ def person_at_hall(ctx: Context, certno: object, clerk: Actor, view: str) -> str
     with ctx.uow() as uow:
         # another region's person: the unknown ID number's answer, and no audit row either
         person = person_for_clerk(uow.conn, certno, clerk)
-        audit(uow.conn, ctx.now(), "person", person.id, None, None, VIEWED, clerk, None, None,
-              {"view": view, "clerk_admdvs": clerk.admdvs})
+        record(uow.conn, AuditEvent(ctx.now(), "person", person.id, VIEWED, clerk, detail={
+            "view": view, "clerk_admdvs": clerk.admdvs}))
         uow.commit()
     return person.psn_no

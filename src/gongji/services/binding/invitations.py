@@ -29,11 +29,11 @@ from gongji.domain.lifecycle import (
     status_seen,
 )
 from gongji.domain.policy import RegionPolicy, get_policy
-from gongji.services.binding import (
-    Actor,
+from gongji.domain.text import check_name
+from gongji.services.binding.actor import Actor, AuditEvent, record
+from gongji.services.binding.bindings import (
     activate,
     active_binding,
-    audit,
     caller_person,
     check_channel,
     party,
@@ -42,7 +42,6 @@ from gongji.services.binding import (
 )
 from gongji.services.clock import iso, local_date
 from gongji.services.context import Context
-from gongji.services.reference import check_name, registered_relation
 from gongji.store import repo
 from gongji.store.schema import invitations, kinships, persons
 from gongji.store.uow import UnitOfWork
@@ -79,11 +78,12 @@ def invite(ctx: Context, psn_no: str, data: dict) -> dict:
             helper_id=helper.id, beneficiary_id=beneficiary.id, relation=relation.value,
             channel=actor.channel, status=status, created_at=now, expires_at=expires_at,
         ).returning(invitations.c.id)).scalar_one()
-        audit(conn, now, "invitation", invitation_id, helper.id, beneficiary.id, "invite",
-              actor, None, status,
-              {"verification": verification, "relation": relation.value,
-               "expires_at": iso(expires_at),
-               "confirmed_by": "helper_as_registered_parent" if parent_of_minor else None})
+        record(conn, AuditEvent(
+            now, "invitation", invitation_id, "invite", actor, helper.id, beneficiary.id,
+            after=status,
+            detail={"verification": verification, "relation": relation.value,
+                    "expires_at": iso(expires_at),
+                    "confirmed_by": "helper_as_registered_parent" if parent_of_minor else None}))
         answer = {"invitation_id": invitation_id, "status": status.value,
                   "expires_at": iso(expires_at)}
         if parent_of_minor:
@@ -99,7 +99,7 @@ def invite(ctx: Context, psn_no: str, data: dict) -> dict:
 def _parent_of_minor(conn: Connection, helper: Row, beneficiary: Row, now: datetime) -> bool:
     """The registry says the beneficiary is the helper's child, and the child is a minor."""
     return (is_minor(beneficiary.certno, local_date(now))
-            and registered_relation(conn, helper.id, beneficiary.id) == Relation.CHILD)
+            and repo.registered_relation(conn, helper.id, beneficiary.id) == Relation.CHILD)
 
 
 def _named_relative(conn: Connection, helper: Row, certno: str, name: str,
@@ -109,7 +109,7 @@ def _named_relative(conn: Connection, helper: Row, certno: str, name: str,
     registered kinship to them gets one answer whoever the ID number belongs to. The same
     two reads run whoever is named, and a refusal writes nothing."""
     person = repo.person_by_certno(conn, certno)
-    registered = registered_relation(conn, helper.id, person.id if person else _NOBODY)
+    registered = repo.registered_relation(conn, helper.id, person.id if person else _NOBODY)
     basis = check_named_relative(NamedRelative(
         is_self=certno == helper.certno, known=person is not None,
         name_matches=person is not None and person.psn_name == name,
@@ -165,9 +165,10 @@ def accept(ctx: Context, psn_no: str, invitation_id: int, channel: str | None = 
         binding_id = activate(conn, helper, beneficiary, relation, verification, actor, now,
                               channel=row.channel, invitation_id=row.id)
         _answered(conn, row.id, binding_id, caller.id, now)
-        audit(conn, now, "invitation", row.id, row.helper_id, row.beneficiary_id, "accept",
-              actor, InvitationStatus.PENDING, InvitationStatus.ACTIVE,
-              {"binding_id": binding_id, "as": answering_as, "verification": verification})
+        record(conn, AuditEvent(
+            now, "invitation", row.id, "accept", actor, row.helper_id, row.beneficiary_id,
+            InvitationStatus.PENDING, InvitationStatus.ACTIVE,
+            {"binding_id": binding_id, "as": answering_as, "verification": verification}))
         uow.commit()
     return {"invitation_id": invitation_id, "binding_id": binding_id, "status": "active"}
 
@@ -195,8 +196,9 @@ def _close(ctx: Context, psn_no: str, invitation_id: int, event: InvitationEvent
         if event == InvitationEvent.DECLINE:
             conn.execute(update(invitations).where(invitations.c.id == row.id)
                          .values(answered_by=caller.id, answered_at=now))
-        audit(conn, now, "invitation", row.id, row.helper_id, row.beneficiary_id, event.value,
-              actor, InvitationStatus.PENDING, after, {"as": acting_as})
+        record(conn, AuditEvent(now, "invitation", row.id, event.value, actor, row.helper_id,
+                                row.beneficiary_id, InvitationStatus.PENDING, after,
+                                {"as": acting_as}))
         uow.commit()
     return {"invitation_id": invitation_id, "status": after.value}
 
@@ -265,8 +267,9 @@ def expire_if_overdue(conn: Connection, row: Row, now: datetime) -> bool:
         invitations.c.id == row.id, invitations.c.status == InvitationStatus.PENDING,
     ).values(status=after)).rowcount
     if flipped == 1:  # else a concurrent command wrote it first, with its own audit row
-        audit(conn, now, "invitation", row.id, row.helper_id, row.beneficiary_id, "expire",
-              EXPIRY_ACTOR, InvitationStatus.PENDING, after, {"expires_at": iso(row.expires_at)})
+        record(conn, AuditEvent(now, "invitation", row.id, "expire", EXPIRY_ACTOR,
+                                row.helper_id, row.beneficiary_id, InvitationStatus.PENDING,
+                                after, {"expires_at": iso(row.expires_at)}))
     return True
 
 

@@ -1,0 +1,1 @@
+"""Money outside settlement: premiums, credit reversal, notices of money moved."""

@@ -1,0 +1,1 @@
+"""Operations: imports and the bulk path, tabular files, verify, report, demo data."""

@@ -1,0 +1,1 @@
+"""Read models: usage details, statements, exports, views, paging."""

@@ -1,0 +1,1 @@
+"""Reference data: persons, kinships, institutions, tokens."""

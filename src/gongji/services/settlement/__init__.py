@@ -1,0 +1,1 @@
+"""Settlement: pre-settle, settle, reverse, accumulators, e-voucher, reconciliation, gateway output."""
