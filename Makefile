@@ -29,10 +29,11 @@ test: venv browser
 test-deep: venv browser
 	$(BIN)/pytest -q -n 2 -m deep
 
-# Pyflakes and import order (the rules the tree keeps clean).
+# Pyflakes, import order and the layer rules (the rules the tree keeps clean).
 lint: venv
 	$(BIN)/python -m pip install -q -e '.[lint]'
 	$(BIN)/ruff check --select F,I src tests bench
+	$(BIN)/pytest -q -p no:cacheprovider tests/unit/test_architecture.py  # layers and cycles
 
 # Benchmarks (bench/README.md): a throwaway durable PostgreSQL, the service, wrk and
 # pgbench; results in bench/results/. BENCH_ARGS="--postings 10000000" for the full run.

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import uvicorn
 
-from gongji.api.app import create_app
+from gongji.app import create_app
 from gongji.services.context import Context
 from gongji.services.operations.demo import seed
 from gongji.settings import Settings
@@ -111,6 +111,10 @@ def shoot(page, browser_zone):
         for label, width in (("phone", 375), ("desktop", 1280)):
             page.set_viewport_size({"width": width, "height": 900})
             page.screenshot(path=str(SHOTS / f"{name}-{zone}-{label}.png"), full_page=True)
+            # Nothing pushes the page wider than the screen (a phone would scroll sideways);
+            # wide tables scroll inside their own box.
+            wide = page.evaluate("() => document.documentElement.scrollWidth")
+            assert wide <= width, f"{name} is {wide} px wide at {width} px"
         page.set_viewport_size({"width": 375, "height": 900})
 
     return take
