@@ -42,8 +42,8 @@ BEGIN
       'psn_no', p_psn_no, 'mdtrt_cert_type', p_cert_type, 'mdtrt_cert_no', p_certno,
       'medfee_sumamt', p_medfee, 'fulamt_ownpay_amt', p_ownpay, 'inscp_scp_amt', p_inscp,
       'acct_used_flag', '1'))::text, 'UTF8')), 'hex');
-  INSERT INTO idempotency (scope, key, request_hash, status_code, response, created_at)
-    VALUES (v_scope, p_msgid, v_hash, 0, '', v_now) ON CONFLICT DO NOTHING;
+  INSERT INTO idempotency (scope, key, request_hash, response, created_at)
+    VALUES (v_scope, p_msgid, v_hash, '', v_now) ON CONFLICT DO NOTHING;
   IF NOT FOUND THEN
     SELECT request_hash, response INTO v_prev FROM idempotency
       WHERE scope = v_scope AND key = p_msgid;
@@ -191,7 +191,7 @@ BEGIN
       'balc', v_balc / 100.0,
       'setl_time', to_char(now() AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD HH24:MI:SS')),
     'mulaid_detail', v_detail);
-  UPDATE idempotency SET status_code = 200, response = v_answer::text
+  UPDATE idempotency SET response = v_answer::text
     WHERE scope = v_scope AND key = p_msgid;
   RETURN v_answer::text;
 END

@@ -37,8 +37,8 @@ def serve(db: DbOption = None, host: str = "127.0.0.1", port: int = 8000,
     import uvicorn
 
     settings = _settings(db, demo).checked()
-    from gongji.api.app import create_app
     from gongji.api.observability import configure_logging
+    from gongji.app import create_app
 
     configure_logging(settings.log_json)
     application = create_app(settings)
@@ -47,7 +47,7 @@ def serve(db: DbOption = None, host: str = "127.0.0.1", port: int = 8000,
     if workers > 1:  # each worker builds its app from the settings this process settled
         application.state.ctx.engine.dispose()
         _export_settings(settings)
-        uvicorn.run("gongji.api.app:app_from_env", factory=True, workers=workers, host=host,
+        uvicorn.run("gongji.app:app_from_env", factory=True, workers=workers, host=host,
                     port=port, log_level="warning", access_log=False, log_config=None)
         return
     # log_config=None: uvicorn's own lines go through the JSON handler as well.

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from gongji.api.app import create_app
+from gongji.app import create_app
 from gongji.settings import Settings
 from security_world import backend_world, sqlite_world  # noqa: F401 (fixtures for this folder)
 from support import Clock

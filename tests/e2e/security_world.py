@@ -22,8 +22,8 @@ from fastapi.testclient import TestClient
 
 import pgserver
 from gongji.api import gateway
-from gongji.api.app import create_app
 from gongji.api.auth import issue_token
+from gongji.app import create_app
 from gongji.domain.idcard import make_certno
 from gongji.services.binding import invitations
 from gongji.services.binding.actor import Actor

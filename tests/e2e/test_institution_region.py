@@ -24,3 +24,15 @@ def test_an_institution_of_a_known_region_is_created(api, admdvs):
     created = api.post("/api/v1/institutions", BODY | {"admdvs": admdvs})
     assert created.status_code == 201, created.text
     assert created.json()["admdvs"] == admdvs
+
+
+@pytest.mark.parametrize("code", ["H1\n", "H1 ", "Ｈ1"])
+def test_an_institution_code_is_ascii_letters_and_digits_to_its_end(api, code):
+    refused(api.post("/api/v1/institutions", BODY | {"fixmedins_code": code,
+                                                     "admdvs": "542500"}), 422, "INVALID_INPUT")
+
+
+@pytest.mark.parametrize("admdvs", ["５４２５００", "542500\n"])
+def test_a_region_is_six_ascii_digits_to_its_end(api, admdvs):
+    response = api.post("/api/v1/institutions", BODY | {"admdvs": admdvs})
+    assert response.status_code == 422, response.text

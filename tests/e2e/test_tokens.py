@@ -13,8 +13,8 @@ import jwt
 import pytest
 from fastapi.testclient import TestClient
 
-from gongji.api.app import create_app
 from gongji.api.auth import decode_token
+from gongji.app import create_app
 from gongji.domain.errors import DomainError
 from gongji.services.clock import utc_now
 from gongji.settings import Settings

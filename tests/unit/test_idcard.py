@@ -21,9 +21,9 @@ from gongji.domain.idcard import (
 SAMPLE = "11010519491231002X"  # the textbook GB 11643 example
 
 
-def _refused(certno):
+def _refused(certno, today=None):
     with pytest.raises(DomainError) as err:
-        validate_certno(certno)
+        validate_certno(certno, today)
     assert err.value.code == "INVALID_CERTNO"
     return err.value
 
@@ -67,10 +67,18 @@ def test_refuses_impossible_birth_dates():
 
 
 def test_refuses_birth_dates_in_the_future_or_before_1900():
-    tomorrow = date.today() + timedelta(days=1)
-    for born in (tomorrow, date(1899, 12, 31)):
+    today = date(2025, 6, 1)
+    for born in (today + timedelta(days=1), date(1899, 12, 31)):
         body = f"110105{born:%Y%m%d}001"
-        _refused(body + check_digit(body))
+        _refused(body + check_digit(body), today)
+
+
+def test_the_future_is_the_callers_today_not_the_clock():
+    born = date(2025, 6, 2)
+    body = f"110105{born:%Y%m%d}001"
+    certno = body + check_digit(body)
+    assert validate_certno(certno, born) == certno
+    _refused(certno, born - timedelta(days=1))
 
 
 def test_reads_the_birth_date():

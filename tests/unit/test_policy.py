@@ -47,7 +47,6 @@ def test_ali_rules_match_the_spec():
     assert ali.beneficiary_insutypes == {"310", "390"}
     assert ali.mutual_aid_area_prefixes == ("54",)
     assert ali.channels == ("national_app", "mini_program", "hall", "kiosk")
-    assert ali.default_order == "activation_time"
     assert ali.kinship_verification == "registry"
     assert ali.invitation_expiry_days == 7
 
@@ -169,7 +168,6 @@ def _set(path, value):
         (_set("mutual_aid_area_prefixes.value", ["45"]), "must include the region"),
         (_set("channels.value", ["hall", "hall"]), "duplicate"),
         (_set("channels.value", ["fax"]), "channels[0]"),
-        (_set("default_order.value", "random"), "default_order"),
         (_set("invitation_expiry_days.value", 0), "invitation_expiry_days"),
         (_set("invitation_expiry_days.value", True), "invitation_expiry_days"),
         (_set("kinship_verification.value", "trust"), "kinship_verification"),

@@ -25,7 +25,7 @@ from gongji.domain.errors import DomainError, refuse
 
 AUTHENTICATED_PREFIXES = ("/api/v1/", "/fsi/")
 # The gateway's envelope: 3202 carries the institution's whole detail list; the gateway
-# itself keeps every other infno to 256 KB (gateway.MAX_BODY_BYTES).
+# itself keeps every other infno to 256 KB (gateway_codes.MAX_BODY_BYTES).
 GATEWAY_PREFIX = "/fsi/"
 GATEWAY_MAX_BYTES = 2 * 1024 * 1024
 # REST bodies are small JSON objects (the largest: a deduction order of 100 ids). No route

@@ -3,7 +3,8 @@
 The middleware honours a well-formed X-Request-ID (or makes one), returns it in the
 response header, and logs one JSON line per request. Refusals are counted by the
 stable code the error handlers and the gateway leave in `request.state.error_code`;
-gateway settlement transactions by infno and result. With `serve --workers N` each
+gateway settlement transactions by infno and result, for the codes whose row in
+gateway_codes carries a metrics label. With `serve --workers N` each
 worker process exposes its own counters.
 """
 
@@ -31,7 +32,6 @@ _GOOD_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 # else (ID numbers, psn_no, setl_id, names) is masked in an unmatched path.
 _PLAIN_SEGMENT = re.compile(r"^[A-Za-z._-]{1,32}\d?$")
 CLIENT_CLOSED = 499  # nginx's status for a client that hung up before its answer
-SETTLEMENT_INFNOS = frozenset({"2101", "2102", "2103", "2206", "2207", "2208"})
 
 SETTLEMENTS = Counter("gongji_settlements", "Gateway settlement transactions (pre-settle, "
                       "settle, reverse) by infno and result (ok | refused)",
@@ -52,10 +52,12 @@ def metrics() -> Response:
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 
-def count_gateway(infno: str | None, error_code: str | None) -> None:
-    """Called by the gateway for every envelope it answers."""
-    if infno in SETTLEMENT_INFNOS:
-        SETTLEMENTS.labels(infno, "refused" if error_code else "ok").inc()
+def count_gateway(label: str | None, error_code: str | None) -> None:
+    """Called by the gateway for every envelope it answers, with its code's metrics label
+    (gateway_codes.Code.metric): None for codes that are not settlements, and for an
+    envelope whose code is unknown or unreadable."""
+    if label is not None:
+        SETTLEMENTS.labels(label, "refused" if error_code else "ok").inc()
 
 
 def request_id_from(scope: Scope) -> str:

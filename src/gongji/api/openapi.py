@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from gongji.api.gateway_codes import listed
+
 ERROR = {"type": "object", "required": ["code", "message"],
          "properties": {"code": {"type": "string", "description": "稳定的错误代码"},
                         "message": {"type": "string", "description": "中文说明"}}}
@@ -29,8 +31,7 @@ FILES = {".csv": "text/csv; charset=utf-8",  # exports: a file, not JSON
 ENVELOPE_IN = {
     "type": "object", "required": ["infno", "msgid", "fixmedins_code", "input"],
     "properties": {
-        "infno": {"type": "string",
-                  "description": "交易编号：1101、2101–2103、2206–2208、3201、3202"},
+        "infno": {"type": "string", "description": listed()},
         "msgid": {"type": "string", "description": "报文号：同一机构内唯一，重发得到第一次的应答"},
         "mdtrtarea_admvs": {"type": "string"}, "insuplc_admdvs": {"type": "string"},
         "fixmedins_code": {"type": "string"}, "opter": {"type": "string"},

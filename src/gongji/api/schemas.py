@@ -6,12 +6,25 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
 
+from gongji.domain.codes import (
+    ADMDVS,
+    STORED_ACCOUNT_STATUSES,
+    InstitutionType,
+    InsuStatus,
+    InsuType,
+    values,
+)
 from gongji.domain.text import check_printable
 
 Money = Annotated[Any, WithJsonSchema({"anyOf": [{"type": "number"}, {"type": "string"}],
                                        "description": "元，最多两位小数"})]
 Certno = Annotated[str, Field(min_length=1, max_length=32)]
-Region = Annotated[str, Field(pattern=r"^\d{6}$")]
+Region = Annotated[str, Field(pattern=ADMDVS.pattern)]
+# The codes' plain strings, as Literal types (tests/unit/test_codes.py holds them to the enums).
+InsuTypeCode = Literal[values(InsuType)]
+InsuStatusCode = Literal[values(InsuStatus)]
+StoredAccountStatus = Literal[values(STORED_ACCOUNT_STATUSES)]
+InstitutionTypeCode = Literal[values(InstitutionType)]
 
 
 
@@ -43,16 +56,16 @@ class TokenIn(Body):
 class PersonIn(Body):
     certno: Certno
     psn_name: Name
-    insutype: Literal["310", "390"]
+    insutype: InsuTypeCode
     insuplc_admdvs: Region
-    psn_insu_stas: Literal["1", "2"] = "1"
+    psn_insu_stas: InsuStatusCode = InsuStatus.INSURED.value
     card_no: str | None = Field(default=None, min_length=1, max_length=32)
 
 
 class PersonPatch(Body):
-    psn_insu_stas: Literal["1", "2"] | None = None
+    psn_insu_stas: InsuStatusCode | None = None
     insuplc_admdvs: Region | None = None
-    account_status: Literal["normal", "frozen"] | None = None
+    account_status: StoredAccountStatus | None = None
 
     def data(self) -> dict:
         return {k: v for k, v in self.model_dump(exclude_unset=True).items() if v is not None}
@@ -68,7 +81,7 @@ class InstitutionIn(Body):
     fixmedins_code: Annotated[str, Field(min_length=1, max_length=30),
                               printable("定点医药机构编码")]
     fixmedins_name: Annotated[str, Field(min_length=1, max_length=200), printable("机构名称")]
-    fixmedins_type: Literal["hospital", "pharmacy"]
+    fixmedins_type: InstitutionTypeCode
     admdvs: Region
 
 

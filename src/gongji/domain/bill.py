@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from gongji.domain.codes import AcctUsedFlag, CertType, InsuType, values
 from gongji.domain.errors import refuse
 from gongji.domain.money import to_fen, yuan_text
 
-CERT_TYPES = ("01", "02", "03")  # 医保电子凭证, 居民身份证, 社会保障卡
+CERT_TYPES = values(CertType)  # 医保电子凭证, 居民身份证, 社会保障卡
+ACCT_USED_FLAGS = values(AcctUsedFlag)
+INSUTYPES = values(InsuType)
 
 
 @dataclass(frozen=True)
@@ -36,13 +39,13 @@ def parse_bill(data: dict) -> Bill:
     cert_type = data.get("mdtrt_cert_type")
     if cert_type not in CERT_TYPES:
         raise refuse("INVALID_INPUT", "mdtrt_cert_type 须为 01、02 或 03")
-    flag = data.get("acct_used_flag", "1")
+    flag = data.get("acct_used_flag", AcctUsedFlag.USED.value)
     # The contract's text only: True == 1 and 1.0 == 1 in Python, so `in` alone let them
     # through, and str() then read them as "0".
-    if not isinstance(flag, str) or flag not in ("0", "1"):
+    if not isinstance(flag, str) or flag not in ACCT_USED_FLAGS:
         raise refuse("INVALID_INPUT", 'acct_used_flag 须为 "1" 或 "0"')
     insutype = data.get("insutype")
-    if insutype is not None and insutype not in ("310", "390"):
+    if insutype is not None and insutype not in INSUTYPES:
         raise refuse("INVALID_INPUT", "insutype 须为 310 或 390")
     bill = Bill(
         psn_no=_text(data, "psn_no", 30),
@@ -53,7 +56,7 @@ def parse_bill(data: dict) -> Bill:
         overlmt_selfpay_fen=to_fen(data.get("overlmt_selfpay", 0)),
         preselfpay_fen=to_fen(data.get("preselfpay_amt", 0)),
         inscp_fen=to_fen(data.get("inscp_scp_amt", 0)),
-        use_accounts=flag == "1",
+        use_accounts=flag == AcctUsedFlag.USED,
         insutype=insutype,
     )
     parts_fen = (bill.fulamt_ownpay_fen + bill.overlmt_selfpay_fen + bill.preselfpay_fen

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from gongji.domain.codes import AccountStatus, InsuStatus, KinshipVerification
 from gongji.domain.errors import refuse
 from gongji.domain.kinship import Relation
 from gongji.domain.policy import RegionPolicy
@@ -14,18 +15,19 @@ class Party:
     person_id: int
     insutype: str
     admdvs: str
-    insu_stas: str  # '1' insured, '2' suspended
-    account_status: str  # normal | frozen | none
+    insu_stas: str  # InsuStatus
+    account_status: str  # AccountStatus: normal | frozen | none
     balance_fen: int
 
 
 def check_helper(helper: Party, policy: RegionPolicy) -> None:
     """共济人: a 310 member of the region, account normal, balance > 0 where required."""
-    if helper.insu_stas != "1":
+    if helper.insu_stas != InsuStatus.INSURED:
         raise refuse("HELPER_NOT_ELIGIBLE", "参保状态非正常")
-    if helper.insutype not in policy.helper_insutypes or helper.account_status == "none":
+    if (helper.insutype not in policy.helper_insutypes
+            or helper.account_status == AccountStatus.NONE):
         raise refuse("HELPER_NOT_ELIGIBLE", "须为职工医保参保人员且有个人账户")
-    if helper.account_status != "normal":
+    if helper.account_status != AccountStatus.NORMAL:
         raise refuse("HELPER_NOT_ELIGIBLE", "个人账户状态非正常")
     if policy.helper_requires_positive_balance and helper.balance_fen <= 0:
         raise refuse("HELPER_NOT_ELIGIBLE", "个人账户余额须大于 0")
@@ -33,7 +35,7 @@ def check_helper(helper: Party, policy: RegionPolicy) -> None:
 
 def check_beneficiary(beneficiary: Party, policy: RegionPolicy) -> None:
     """被共济人: insured in basic medical insurance (310 or 390), status normal."""
-    if beneficiary.insu_stas != "1":
+    if beneficiary.insu_stas != InsuStatus.INSURED:
         raise refuse("BENEFICIARY_NOT_ELIGIBLE", "参保状态非正常")
     if beneficiary.insutype not in policy.beneficiary_insutypes:
         raise refuse("BENEFICIARY_NOT_ELIGIBLE", "须为基本医疗保险参保人员")
@@ -54,9 +56,11 @@ def verify_pair(helper: Party, beneficiary: Party, relation: Relation,
     check_helper(helper, helper_policy)
     check_beneficiary(beneficiary, beneficiary_policy)
     if registered == relation:
-        return "registry"
-    if registered is None and helper_policy.kinship_verification == "declaration":
-        return "declaration"  # 承诺制: the helper's signed declaration stands in for the registry
+        return KinshipVerification.REGISTRY
+    if (registered is None
+            and helper_policy.kinship_verification == KinshipVerification.DECLARATION):
+        # 承诺制: the helper's signed declaration stands in for the registry
+        return KinshipVerification.DECLARATION
     raise refuse("KINSHIP_NOT_VERIFIED")
 
 
@@ -87,10 +91,10 @@ def check_named_relative(named: NamedRelative, helper_policy: RegionPolicy) -> s
     if named.registered is not None:
         if not named.name_matches:
             raise refuse("NAME_MISMATCH")
-        return "registry"
-    if (helper_policy.kinship_verification == "declaration" and named.known
+        return KinshipVerification.REGISTRY
+    if (helper_policy.kinship_verification == KinshipVerification.DECLARATION and named.known
             and named.name_matches):
-        return "declaration"
+        return KinshipVerification.DECLARATION
     raise refuse("KINSHIP_NOT_VERIFIED")
 
 
@@ -100,11 +104,12 @@ def verify_declared(helper: Party, relation: Relation, helper_policy: RegionPoli
     if not helper_policy.admits_relation(relation):
         raise refuse("RELATION_NOT_ADMITTED")
     check_helper(helper, helper_policy)
-    return "declaration"
+    return KinshipVerification.DECLARATION
 
 
 def insurance_ended_or_moved(before: object, values: dict) -> bool:
     """The 2026 national rule's trigger: insurance ends (suspended) or moves region."""
-    ended = values.get("psn_insu_stas") == "2" and before.psn_insu_stas != "2"
+    ended = (values.get("psn_insu_stas") == InsuStatus.SUSPENDED
+             and before.psn_insu_stas != InsuStatus.SUSPENDED)
     moved = values.get("insuplc_admdvs", before.insuplc_admdvs) != before.insuplc_admdvs
     return ended or moved

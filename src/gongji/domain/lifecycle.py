@@ -75,8 +75,10 @@ def binding_after(status: str, event: str) -> BindingStatus:
     return BindingStatus(after)
 
 
-_STATUS_ZH = {"pending": "待确认", "active": "已生效", "declined": "已拒绝", "withdrawn": "已撤回",
-              "expired": "已过期", "unbound": "已解绑", "ended": "已终止"}
+_STATUS_ZH = {InvitationStatus.PENDING: "待确认", InvitationStatus.ACTIVE: "已生效",
+              InvitationStatus.DECLINED: "已拒绝", InvitationStatus.WITHDRAWN: "已撤回",
+              InvitationStatus.EXPIRED: "已过期", BindingStatus.UNBOUND: "已解绑",
+              BindingStatus.ENDED: "已终止"}
 
 
 def initial_invitation_status(helper_is_parent_of_minor: bool) -> InvitationStatus:

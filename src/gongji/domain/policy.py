@@ -12,7 +12,6 @@ A new national rule a region may switch on later is a new field here, not a code
 from __future__ import annotations
 
 import functools
-import re
 import tomllib
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -20,16 +19,23 @@ from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
 
+from gongji.domain.codes import (
+    ADMDVS,
+    Channel,
+    InstitutionType,
+    InsuType,
+    KinshipVerification,
+    values,
+)
 from gongji.domain.errors import DomainError, refuse
 from gongji.domain.fund import BP_WHOLE, FundRule
 from gongji.domain.kinship import Relation
 from gongji.domain.money import to_fen
 
-CHANNELS = ("national_app", "mini_program", "wechat", "website", "hall", "kiosk")
-INSTITUTION_TYPES = ("hospital", "pharmacy")
-INSUTYPES = ("310", "390")  # 职工 / 城乡居民
-DEFAULT_ORDERS = ("activation_time",)  # a new value needs code in the services that sort helpers
-KINSHIP_VERIFICATIONS = ("registry", "declaration")  # 亲属关系核验 / 承诺制
+CHANNELS = values(Channel)
+INSTITUTION_TYPES = values(InstitutionType)
+INSUTYPES = values(InsuType)  # 职工 / 城乡居民
+KINSHIP_VERIFICATIONS = values(KinshipVerification)  # 亲属关系核验 / 承诺制
 
 _SCALAR_KEYS = (
     "admdvs",
@@ -39,7 +45,6 @@ _SCALAR_KEYS = (
     "helper_requires_positive_balance",
     "beneficiary_insutypes",
     "mutual_aid_area_prefixes",
-    "default_order",
     "channels",
     "invitation_expiry_days",
     "kinship_verification",
@@ -61,7 +66,6 @@ class RegionPolicy:
     helper_requires_positive_balance: bool
     beneficiary_insutypes: frozenset[str]
     mutual_aid_area_prefixes: tuple[str, ...]
-    default_order: str
     channels: tuple[str, ...]
     invitation_expiry_days: int
     kinship_verification: str
@@ -244,7 +248,6 @@ def parse_policy(data: dict) -> RegionPolicy:
             _texts(raw["beneficiary_insutypes"], "beneficiary_insutypes", INSUTYPES)
         ),
         mutual_aid_area_prefixes=prefixes,
-        default_order=_text(raw["default_order"], "default_order", DEFAULT_ORDERS),
         channels=_texts(raw["channels"], "channels", CHANNELS),
         invitation_expiry_days=expiry_days,
         kinship_verification=_text(
@@ -305,11 +308,8 @@ def known_regions() -> tuple[str, ...]:
     return tuple(sorted(_bundled()))
 
 
-ADMDVS = re.compile(r"^\d{6}$")  # 行政区划代码
-
-
 def check_region(admdvs: object) -> str:
-    if not isinstance(admdvs, str) or not ADMDVS.match(admdvs):
+    if not isinstance(admdvs, str) or not ADMDVS.fullmatch(admdvs):
         raise refuse("INVALID_REGION", "须为6位数字")
     get_policy(admdvs)  # refuses a region with no policy
     return admdvs

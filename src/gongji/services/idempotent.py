@@ -11,10 +11,10 @@ from gongji.store.uow import UnitOfWork
 
 
 def run_once(ctx: Context, scope: str, key: str | None, payload: object,
-             command: Callable[[UnitOfWork], dict], status_code: int = 200) -> tuple[dict, bool]:
+             command: Callable[[UnitOfWork], dict]) -> dict:
     """Run `command` in one unit of work, or return the first answer for this key.
 
-    Returns (answer, replayed). A key reused with a different payload is refused.
+    A key reused with a different payload is refused.
     Refusals are not recorded: they moved nothing, so a retry simply runs again.
     """
     with ctx.uow() as uow:
@@ -24,9 +24,9 @@ def run_once(ctx: Context, scope: str, key: str | None, payload: object,
             if earlier is not None:
                 if earlier.request_hash != req_hash:
                     raise refuse("IDEMPOTENCY_CONFLICT")
-                return earlier.response, True
+                return earlier.response
         answer = command(uow)
         if key is not None:
-            idempotency.store(uow.conn, scope, key, status_code, answer)
+            idempotency.store(uow.conn, scope, key, answer)
         uow.commit()
-        return answer, False
+        return answer

@@ -46,10 +46,6 @@ def _tune_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
 
-def is_postgres(engine_or_conn) -> bool:  # noqa: ANN001
-    return engine_or_conn.dialect.name == "postgresql"
-
-
 def writer_lock(engine: Engine) -> threading.RLock | None:
     """SQLite has one writer at a time. Threads of one process queue for it on this lock,
     and are woken the moment it is free, instead of in SQLite's busy handler, which

@@ -24,7 +24,6 @@ from gongji.store.writebehind import defer
 @dataclass(frozen=True)
 class Stored:
     request_hash: str
-    status_code: int
     response: dict
 
 
@@ -43,27 +42,26 @@ def request_hash(payload: object) -> str:
 _CLAIM = {name: insert_fn(idempotency).on_conflict_do_nothing(index_elements=["scope", "key"])
           .returning(idempotency.c.key)
           for name, insert_fn in (("postgresql", pg_insert), ("sqlite", sqlite_insert))}
-_EARLIER = select(idempotency.c.request_hash, idempotency.c.status_code,
-                  idempotency.c.response).where(idempotency.c.scope == bindparam("w_scope"),
+_EARLIER = select(idempotency.c.request_hash, idempotency.c.response).where(idempotency.c.scope == bindparam("w_scope"),
                                                 idempotency.c.key == bindparam("w_key"))
 _STORE = update(idempotency).where(
     idempotency.c.scope == bindparam("w_scope"), idempotency.c.key == bindparam("w_key"),
-).values(status_code=bindparam("w_status"), response=bindparam("w_response"))
+).values(response=bindparam("w_response"))
 
 
 def claim(conn: Connection, scope: str, key: str, req_hash: str, at: datetime) -> Stored | None:
     """Claim the key for this request; return the earlier answer if it was claimed before."""
     claimed = conn.execute(_CLAIM[conn.dialect.name], {
-        "scope": scope, "key": key, "request_hash": req_hash, "status_code": 0, "response": "",
+        "scope": scope, "key": key, "request_hash": req_hash, "response": "",
         "created_at": at}).first()
     if claimed is not None:
         return None
     row = conn.execute(_EARLIER, {"w_scope": scope, "w_key": key}).one()
-    return Stored(row.request_hash, row.status_code, json.loads(row.response))
+    return Stored(row.request_hash, json.loads(row.response))
 
 
-def store(conn: Connection, scope: str, key: str, status_code: int, response: dict) -> None:
+def store(conn: Connection, scope: str, key: str, response: dict) -> None:
     """Keep the answer; it is written with the commit's round trip (writebehind)."""
-    defer(conn, _STORE, {"w_scope": scope, "w_key": key, "w_status": status_code,
+    defer(conn, _STORE, {"w_scope": scope, "w_key": key,
                          "w_response": json.dumps(response, ensure_ascii=False,
                                                   default=json_default)})

@@ -2,10 +2,13 @@
 
 Personal balances change only here, in the same database transaction as the
 postings that explain them; the caller has locked those account rows first.
+`post` writes a transaction of a few legs (a settlement, a credit); `post_batch` one
+of many legs (a bulk import's batch of credits), set-based.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -18,6 +21,7 @@ from sqlalchemy import (
     insert,
     literal_column,
     select,
+    text,
     update,
 )
 
@@ -66,23 +70,54 @@ def post(conn: Connection, txn_id: int, kind: str, legs: list[Leg], at: datetime
          ref: str | None = None, settlement_id: int | None = None,
          premium_id: int | None = None) -> None:
     """Write a balanced transaction and move the personal balances it touches."""
-    legs = [leg for leg in legs if leg.amount_fen != 0]
-    ensure(len(legs) >= 2, "a journal transaction has at least two legs")
-    ensure(sum(leg.amount_fen for leg in legs) == 0, "journal legs sum to zero")
+    legs = _balanced(legs)
     # Balances first: their guards need an answer; the rows after need none, so they
     # go with the unit of work's next round trip (store/writebehind.py), postings
     # before their transaction row, as the triggers require.
     _move_balances(conn, legs)
-    defer(conn, _INSERT_POSTINGS, [
-        {"txn_id": txn_id, "account_id": leg.account_id, "amount_fen": leg.amount_fen,
-         "balance_after_fen": leg.balance_after_fen, "at": at, "kind": kind,
-         "counterpart_id": leg.counterpart_id, "binding_id": leg.binding_id,
-         "institution_id": leg.institution_id, "settlement_id": settlement_id,
-         "premium_id": premium_id}
-        for leg in legs
-    ])
+    defer(conn, _INSERT_POSTINGS, _posting_rows(txn_id, kind, legs, at, settlement_id,
+                                                premium_id))
     defer(conn, _INSERT_TXN, {"id": txn_id, "kind": kind, "ref": ref, "created_at": at,
                               "posting_count": len(legs)})
+
+
+def post_batch(conn: Connection, txn_id: int, kind: str, legs: list[Leg], at: datetime, *,
+               txn_kind: str | None = None, ref: str | None = None) -> None:
+    """`post` for many legs: one guarded, set-based balance move and one multi-row insert
+    of postings, whatever the number of legs (a statement per leg would cost a bulk
+    import a round trip per credit).
+
+    An account may stand in several legs; each leg carries the balance right after it,
+    in leg order. Postings take `kind`, the transaction row `txn_kind` (default `kind`).
+    Refused before anything moves: an unbalanced batch, a balance that would go below
+    zero, a chain of balances that does not add up."""
+    legs = _balanced(legs)
+    moves = _net_moves(legs)
+    if conn.dialect.name == "postgresql":
+        _move_set(conn, moves)
+        defer(conn, _INSERT_POSTINGS_SET, _posting_arrays(txn_id, kind, legs, at))
+    else:  # SQLite: in process, a prepared statement per row costs no round trip
+        _move_each(conn, moves)
+        defer(conn, _INSERT_POSTINGS, _posting_rows(txn_id, kind, legs, at, None, None))
+    defer(conn, _INSERT_TXN, {"id": txn_id, "kind": txn_kind or kind, "ref": ref,
+                              "created_at": at, "posting_count": len(legs)})
+
+
+def _balanced(legs: list[Leg]) -> list[Leg]:
+    legs = [leg for leg in legs if leg.amount_fen != 0]
+    ensure(len(legs) >= 2, "a journal transaction has at least two legs")
+    ensure(sum(leg.amount_fen for leg in legs) == 0, "journal legs sum to zero")
+    return legs
+
+
+def _posting_rows(txn_id: int, kind: str, legs: list[Leg], at: datetime,
+                  settlement_id: int | None, premium_id: int | None) -> list[dict]:
+    return [{"txn_id": txn_id, "account_id": leg.account_id, "amount_fen": leg.amount_fen,
+             "balance_after_fen": leg.balance_after_fen, "at": at, "kind": kind,
+             "counterpart_id": leg.counterpart_id, "binding_id": leg.binding_id,
+             "institution_id": leg.institution_id, "settlement_id": settlement_id,
+             "premium_id": premium_id}
+            for leg in legs]
 
 
 def _move_balances(conn: Connection, legs: list[Leg]) -> None:
@@ -92,6 +127,85 @@ def _move_balances(conn: Connection, legs: list[Leg]) -> None:
     for move in tracked:
         result = conn.execute(_MOVE_BALANCE, move)
         ensure(result.rowcount == 1, f"account {move['m_account']} moved under a held lock")
+
+
+def _net_moves(legs: list[Leg]) -> list[dict]:
+    """One move per personal account, in id order: the legs' net amount and the balance
+    after the last of them. The guard in the database sees only the net, so the chain
+    of balances between the legs is checked here."""
+    last: dict[int, list[int]] = {}  # account -> [net, balance after]
+    for leg in legs:  # tens of thousands of legs: no message is formatted unless refused
+        after = leg.balance_after_fen
+        if after is None:
+            continue
+        if after < 0:
+            ensure(False, f"account {leg.account_id} would go below zero")
+        moved = last.get(leg.account_id)
+        if moved is None:
+            last[leg.account_id] = [leg.amount_fen, after]
+            continue
+        if moved[1] + leg.amount_fen != after:
+            ensure(False, f"account {leg.account_id}: its balances after do not add up")
+        moved[0] += leg.amount_fen
+        moved[1] = after
+    return [{"m_account": account, "m_amount": net, "m_after": after}
+            for account, (net, after) in sorted(last.items())]
+
+
+def _move_each(conn: Connection, moves: list[dict]) -> None:
+    if moves:
+        moved = conn.execute(_MOVE_BALANCE, moves).rowcount
+        ensure(moved == len(moves), "a batch's accounts moved under a held lock")
+
+
+# PostgreSQL: the whole batch as three arrays, one statement, guarded as _MOVE_BALANCE.
+_MOVE_BALANCE_SET = text("""
+UPDATE accounts AS a SET balance_fen = a.balance_fen + m.amount
+FROM unnest(CAST(:accounts AS bigint[]), CAST(:amounts AS bigint[]),
+            CAST(:afters AS bigint[])) AS m(id, amount, after)
+WHERE a.id = m.id AND a.balance_fen + m.amount = m.after
+""")
+
+
+def _move_set(conn: Connection, moves: list[dict]) -> None:
+    if moves:
+        moved = conn.execute(_MOVE_BALANCE_SET, {
+            "accounts": _bigint_array(m["m_account"] for m in moves),
+            "amounts": _bigint_array(m["m_amount"] for m in moves),
+            "afters": _bigint_array(m["m_after"] for m in moves)}).rowcount
+        ensure(moved == len(moves), "a batch's accounts moved under a held lock")
+
+
+# Ordinality keeps posting ids in leg order: one account's entries read in that order.
+_INSERT_POSTINGS_SET = text("""
+INSERT INTO postings (txn_id, account_id, amount_fen, balance_after_fen, at, kind,
+                      counterpart_id, binding_id, institution_id)
+SELECT :txn_id, l.account_id, l.amount_fen, l.after_fen, :at, :kind,
+       l.counterpart_id, l.binding_id, l.institution_id
+FROM unnest(CAST(:accounts AS bigint[]), CAST(:amounts AS bigint[]),
+            CAST(:afters AS bigint[]), CAST(:counterparts AS bigint[]),
+            CAST(:bindings AS bigint[]), CAST(:institutions AS bigint[]))
+     WITH ORDINALITY AS l(account_id, amount_fen, after_fen, counterpart_id, binding_id,
+                          institution_id, n)
+ORDER BY l.n
+""").bindparams(bindparam("at", type_=postings.c.at.type))
+
+
+def _posting_arrays(txn_id: int, kind: str, legs: list[Leg], at: datetime) -> dict:
+    return {"txn_id": txn_id, "kind": kind, "at": at,
+            "accounts": _bigint_array(leg.account_id for leg in legs),
+            "amounts": _bigint_array(leg.amount_fen for leg in legs),
+            "afters": _bigint_array(leg.balance_after_fen for leg in legs),
+            "counterparts": _bigint_array(leg.counterpart_id for leg in legs),
+            "bindings": _bigint_array(leg.binding_id for leg in legs),
+            "institutions": _bigint_array(leg.institution_id for leg in legs)}
+
+
+def _bigint_array(values: Iterable[int | None]) -> str:
+    """A bigint[] literal. psycopg dumps a list element by element in Python, which cost
+    a bulk import more than the statements themselves; one string is the same data.
+    (str(None) is "None", which no integer's digits contain.)"""
+    return "{" + ",".join(map(str, values)).replace("None", "NULL") + "}"
 
 
 def mark_reversed(conn: Connection, key_column, key, txn_id: int,  # noqa: ANN001

@@ -12,6 +12,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from gongji.domain.errors import refuse
 from gongji.domain.kinship import Relation
+from gongji.domain.lifecycle import BindingStatus
 from gongji.store.schema import accounts, bindings, idempotency, institutions, kinships, persons
 
 _PERSON_COLS = (
@@ -139,7 +140,8 @@ def active_binding_ids(conn: Connection, binding_ids: Iterable[int]) -> set[int]
 
 
 _ACTIVE_BINDINGS = select(bindings.c.id).where(
-    bindings.c.id.in_(bindparam("ids", expanding=True)), bindings.c.status == "active")
+    bindings.c.id.in_(bindparam("ids", expanding=True)),
+    bindings.c.status == BindingStatus.ACTIVE)
 
 
 _ACCOUNT_ROWS = (select(accounts.c.id, accounts.c.balance_fen, accounts.c.status)

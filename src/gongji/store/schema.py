@@ -9,6 +9,8 @@ the migrations (see store/journal_ddl.py).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
@@ -27,7 +29,31 @@ from sqlalchemy import (
     text,
 )
 
+from gongji.domain.codes import (
+    STORED_ACCOUNT_STATUSES,
+    AccountStatus,
+    InstitutionType,
+    InsuStatus,
+    InsuType,
+)
+from gongji.domain.lifecycle import BindingStatus, InvitationStatus
 from gongji.store.types import BigId, UtcDateTime
+
+
+def sql_in(column: str, codes: Iterable[str]) -> str:
+    """`column IN ('a', 'b')`, the codes in declaration order: the same text the migrations
+    wrote, so a CHECK built here is the one in the database."""
+    return f"{column} IN ({', '.join(sql_text(code) for code in codes)})"
+
+
+def sql_text(code: str) -> str:
+    """A code as an SQL string literal (codes hold no quote)."""
+    if "'" in code:
+        raise ValueError(f"a code with a quote: {code!r}")
+    return f"'{code}'"
+
+
+_ACTIVE_BINDING = f"status = {sql_text(BindingStatus.ACTIVE)}"
 
 metadata = MetaData(
     naming_convention={
@@ -52,8 +78,8 @@ persons = Table(
     Column("card_no", String(32), unique=True),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
-    CheckConstraint("insutype IN ('310', '390')", name="insutype"),
-    CheckConstraint("psn_insu_stas IN ('1', '2')", name="insu_stas"),
+    CheckConstraint(sql_in("insutype", InsuType), name="insutype"),
+    CheckConstraint(sql_in("psn_insu_stas", InsuStatus), name="insu_stas"),
 )
 
 # Personal accounts keep a running balance that may never go below zero. System
@@ -67,13 +93,13 @@ accounts = Table(
     Column("code", String(64), nullable=False, unique=True),
     Column("kind", String(16), nullable=False),
     Column("person_id", BigInteger, ForeignKey("persons.id"), unique=True),
-    Column("status", String(8), nullable=False, server_default="normal"),
+    Column("status", String(8), nullable=False, server_default=AccountStatus.NORMAL.value),
     Column("balance_fen", BigInteger),
     CheckConstraint(
         "kind IN ('personal', 'fund', 'institution', 'cash', 'contribution', 'premium')",
         name="kind",
     ),
-    CheckConstraint("status IN ('normal', 'frozen')", name="status"),
+    CheckConstraint(sql_in("status", STORED_ACCOUNT_STATUSES), name="status"),
     CheckConstraint("balance_fen IS NULL OR balance_fen >= 0", name="balance_not_negative"),
     CheckConstraint(
         "(kind = 'personal') = (balance_fen IS NOT NULL AND person_id IS NOT NULL)",
@@ -103,7 +129,7 @@ institutions = Table(
     Column("admdvs", String(6), nullable=False),
     Column("account_id", BigInteger, ForeignKey("accounts.id"), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
-    CheckConstraint("fixmedins_type IN ('hospital', 'pharmacy')", name="type"),
+    CheckConstraint(sql_in("fixmedins_type", InstitutionType), name="type"),
 )
 
 bindings = Table(
@@ -123,16 +149,16 @@ bindings = Table(
     Column("activated_at", UtcDateTime, nullable=False),
     Column("ended_at", UtcDateTime),
     Column("ended_reason", String(24)),
-    CheckConstraint("status IN ('active', 'unbound', 'ended')", name="status"),
+    CheckConstraint(sql_in("status", BindingStatus), name="status"),
     CheckConstraint("helper_id <> beneficiary_id", name="not_self"),
-    CheckConstraint("(status = 'active') = (ended_at IS NULL)", name="ended_when_inactive"),
+    CheckConstraint(f"({_ACTIVE_BINDING}) = (ended_at IS NULL)", name="ended_when_inactive"),
     Index(
         "uq_bindings_active_pair",
         "helper_id",
         "beneficiary_id",
         unique=True,
-        postgresql_where=text("status = 'active'"),
-        sqlite_where=text("status = 'active'"),
+        postgresql_where=text(_ACTIVE_BINDING),
+        sqlite_where=text(_ACTIVE_BINDING),
     ),
     Index("ix_bindings_beneficiary", "beneficiary_id", "status"),
     Index("ix_bindings_helper", "helper_id", "status"),
@@ -152,9 +178,7 @@ invitations = Table(
     Column("answered_at", UtcDateTime),
     Column("answered_by", BigInteger),  # person who accepted/declined (beneficiary or parent)
     Column("binding_id", BigInteger),
-    CheckConstraint(
-        "status IN ('pending', 'active', 'declined', 'withdrawn', 'expired')", name="status"
-    ),
+    CheckConstraint(sql_in("status", InvitationStatus), name="status"),
     Index("ix_invitations_helper", "helper_id"),
     Index("ix_invitations_beneficiary", "beneficiary_id"),
 )
@@ -307,7 +331,6 @@ idempotency = Table(
     Column("scope", String(48), nullable=False),
     Column("key", String(100), nullable=False),
     Column("request_hash", String(64), nullable=False),
-    Column("status_code", Integer, nullable=False),
     Column("response", Text, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     PrimaryKeyConstraint("scope", "key"),

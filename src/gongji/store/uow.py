@@ -52,7 +52,3 @@ class UnitOfWork:
         if self._writer is not None:
             self._writer.release()
             self._writer = None
-
-    @property
-    def is_postgres(self) -> bool:
-        return self.conn.dialect.name == "postgresql"

@@ -15,15 +15,22 @@ from datetime import datetime
 from sqlalchemy import Connection, Row, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from gongji.domain.codes import Channel
 from gongji.domain.eligibility import Party, verify_pair
 from gongji.domain.errors import refuse
 from gongji.domain.idcard import mask_certno, mask_name, validate_certno
 from gongji.domain.kinship import Relation, parse_relation
-from gongji.domain.lifecycle import binding_side, clerk_may_act, new_order, positions
+from gongji.domain.lifecycle import (
+    BindingStatus,
+    binding_side,
+    clerk_may_act,
+    new_order,
+    positions,
+)
 from gongji.domain.policy import RegionPolicy, get_policy
 from gongji.domain.text import check_printable
 from gongji.services.binding.actor import Actor, AuditEvent, record
-from gongji.services.clock import iso
+from gongji.services.clock import iso, local_date
 from gongji.services.context import Context
 from gongji.services.reads.views import account_status
 from gongji.store import repo
@@ -49,7 +56,7 @@ def verify(conn: Connection, helper: Row, beneficiary: Row, relation: Relation) 
 def active_binding(conn: Connection, helper_id: int, beneficiary_id: int) -> Row | None:
     return conn.execute(select(bindings).where(
         bindings.c.helper_id == helper_id, bindings.c.beneficiary_id == beneficiary_id,
-        bindings.c.status == "active")).first()
+        bindings.c.status == BindingStatus.ACTIVE)).first()
 
 
 def activate(conn: Connection, helper: Row, beneficiary: Row, relation: Relation,
@@ -58,11 +65,12 @@ def activate(conn: Connection, helper: Row, beneficiary: Row, relation: Relation
     """Create an active binding; it goes last in the beneficiary's deduction order."""
     repo.lock_person(conn, beneficiary.id)
     last = conn.execute(select(func.max(bindings.c.order_pos)).where(
-        bindings.c.beneficiary_id == beneficiary.id, bindings.c.status == "active")).scalar()
+        bindings.c.beneficiary_id == beneficiary.id,
+        bindings.c.status == BindingStatus.ACTIVE)).scalar()
     try:
         binding_id = conn.execute(insert(bindings).values(
             helper_id=helper.id, beneficiary_id=beneficiary.id, relation=relation.value,
-            status="active", channel=channel, verification=verification,
+            status=BindingStatus.ACTIVE, channel=channel, verification=verification,
             invitation_id=invitation_id,
             clerk_id=actor.actor_id if actor.role == "clerk" else None,
             documents=json.dumps(documents, ensure_ascii=False) if documents else None,
@@ -71,18 +79,18 @@ def activate(conn: Connection, helper: Row, beneficiary: Row, relation: Relation
     except IntegrityError:  # the one-active-binding-per-pair index: a twin got there first
         raise refuse("BINDING_EXISTS") from None
     record(conn, AuditEvent(now, "binding", binding_id, "activate", actor, helper.id,
-                            beneficiary.id, after="active",
+                            beneficiary.id, after=BindingStatus.ACTIVE,
                             detail={"verification": verification, "channel": channel,
                                     "invitation_id": invitation_id, "documents": documents}))
     return binding_id
 
 
-def person_for_clerk(conn: Connection, certno: object, actor: Actor) -> Row:
+def person_for_clerk(conn: Connection, certno: object, actor: Actor, now: datetime) -> Row:
     """A person a clerk may act for: found by ID number, and of the clerk's region.
 
     A person of another region is answered exactly as an ID number nobody holds
     (PERSON_NOT_FOUND), so a clerk cannot learn who is registered outside their region."""
-    row = repo.person_by_certno(conn, validate_certno(certno))
+    row = repo.person_by_certno(conn, validate_certno(certno, local_date(now)))
     if row is None or actor.admdvs is None or actor.admdvs != row.insuplc_admdvs:
         raise refuse("PERSON_NOT_FOUND")
     return row
@@ -103,22 +111,23 @@ def hall_bind(ctx: Context, data: dict, actor: Actor) -> dict:
     now = ctx.now()
     with ctx.uow() as uow:
         conn = uow.conn
-        helper = person_for_clerk(conn, data.get("helper_certno"), actor)
-        beneficiary = person_for_clerk(conn, data.get("beneficiary_certno"), actor)
+        helper = person_for_clerk(conn, data.get("helper_certno"), actor, now)
+        beneficiary = person_for_clerk(conn, data.get("beneficiary_certno"), actor, now)
         verification = verify(conn, helper, beneficiary, relation)
         documents = {"checked": list(HALL_DOCUMENTS), "clerk_id": actor.actor_id,
                      "note": note}
         binding_id = activate(conn, helper, beneficiary, relation, verification,
-                              Actor(actor.role, actor.actor_id, "hall", actor.admdvs), now,
-                              channel="hall", documents=documents)
+                              Actor(actor.role, actor.actor_id, Channel.HALL, actor.admdvs),
+                              now, channel=Channel.HALL, documents=documents)
         uow.commit()
-    return {"binding_id": binding_id, "status": "active"}
+    return {"binding_id": binding_id, "status": BindingStatus.ACTIVE.value}
 
 
 def check_channel(channel: object, policy: RegionPolicy) -> str:
     """A channel the person's region offers; the hall is the clerk's, never a person's."""
-    if not isinstance(channel, str) or channel not in policy.channels or channel == "hall":
-        offered = "、".join(c for c in policy.channels if c != "hall")
+    if (not isinstance(channel, str) or channel not in policy.channels
+            or channel == Channel.HALL):
+        offered = "、".join(c for c in policy.channels if c != Channel.HALL)
         raise refuse("CHANNEL_NOT_ALLOWED", f"{str(channel)[:16]}（可用：{offered}）")
     return channel
 
@@ -195,7 +204,7 @@ def _caller_id(conn: Connection, actor: Actor) -> int | None:
 def active_order(conn: Connection, beneficiary_id: int) -> list[int]:
     """The beneficiary's active bindings, first charged first: the order settlement uses."""
     return list(conn.execute(select(bindings.c.id).where(
-        bindings.c.beneficiary_id == beneficiary_id, bindings.c.status == "active")
+        bindings.c.beneficiary_id == beneficiary_id, bindings.c.status == BindingStatus.ACTIVE)
         .order_by(bindings.c.order_pos, bindings.c.activated_at, bindings.c.id)).scalars())
 
 
@@ -243,7 +252,7 @@ def _side(conn: Connection, person_id: int, side: str) -> list[dict]:
         .where(own_col == person_id)
         .order_by(bindings.c.status, bindings.c.order_pos, bindings.c.activated_at, bindings.c.id)
     ).all()
-    active = [r.id for r in rows if r.status == "active"]
+    active = [r.id for r in rows if r.status == BindingStatus.ACTIVE]
     items = []
     for row in rows:
         item = {"binding_id": row.id, "status": row.status, "relation": row.relation,
@@ -251,7 +260,7 @@ def _side(conn: Connection, person_id: int, side: str) -> list[dict]:
                 "counterpart_name": mask_name(row.psn_name), "channel": row.channel,
                 "activated_at": iso(row.activated_at), "ended_at": iso(row.ended_at),
                 "order": None}
-        if side == "beneficiary" and row.status == "active":
+        if side == "beneficiary" and row.status == BindingStatus.ACTIVE:
             item["order"] = active.index(row.id) + 1
         items.append(item)
     return items

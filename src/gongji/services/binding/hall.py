@@ -19,9 +19,10 @@ def person_at_hall(ctx: Context, certno: object, clerk: Actor, view: str) -> str
     """The psn_no of the person with this ID number, if the clerk's region is theirs;
     the lookup is audited in the same unit of work."""
     with ctx.uow() as uow:
+        now = ctx.now()
         # another region's person: the unknown ID number's answer, and no audit row either
-        person = person_for_clerk(uow.conn, certno, clerk)
-        record(uow.conn, AuditEvent(ctx.now(), "person", person.id, VIEWED, clerk, detail={
+        person = person_for_clerk(uow.conn, certno, clerk, now)
+        record(uow.conn, AuditEvent(now, "person", person.id, VIEWED, clerk, detail={
             "view": view, "clerk_admdvs": clerk.admdvs}))
         uow.commit()
     return person.psn_no

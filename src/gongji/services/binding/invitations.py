@@ -14,6 +14,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, Row, and_, insert, or_, select, update
 
+from gongji.domain.codes import KinshipVerification
 from gongji.domain.eligibility import NamedRelative, check_named_relative, verify_declared
 from gongji.domain.errors import refuse
 from gongji.domain.idcard import is_minor, mask_certno, mask_name, validate_certno
@@ -57,10 +58,10 @@ _NOBODY = 0  # no person has id 0: the kinship read of an unknown ID number find
 def invite(ctx: Context, psn_no: str, data: dict) -> dict:
     """The helper invites a relative, named by ID number and name, through a channel of the
     helper's region. A registered parent inviting their minor child binds at once."""
-    certno = validate_certno(data.get("beneficiary_certno"))
+    now = ctx.now()
+    certno = validate_certno(data.get("beneficiary_certno"), local_date(now))
     name = check_name(data.get("beneficiary_name"))
     relation = parse_relation(data.get("relation"))
-    now = ctx.now()
     with ctx.uow() as uow:
         conn = uow.conn
         helper = caller_person(conn, psn_no)
@@ -68,7 +69,8 @@ def invite(ctx: Context, psn_no: str, data: dict) -> dict:
         actor = Actor("person", psn_no, check_channel(data.get("channel"), policy))
         beneficiary, basis = _named_relative(conn, helper, certno, name, policy)
         repo.lock_person(conn, beneficiary.id)
-        verification = (verify(conn, helper, beneficiary, relation) if basis == "registry"
+        verification = (verify(conn, helper, beneficiary, relation)
+                        if basis == KinshipVerification.REGISTRY
                         else _declared(conn, helper, beneficiary, relation, policy))
         _refuse_pending_twin(conn, helper.id, beneficiary.id, now)
         parent_of_minor = _parent_of_minor(conn, helper, beneficiary, now)
@@ -170,7 +172,8 @@ def accept(ctx: Context, psn_no: str, invitation_id: int, channel: str | None = 
             InvitationStatus.PENDING, InvitationStatus.ACTIVE,
             {"binding_id": binding_id, "as": answering_as, "verification": verification}))
         uow.commit()
-    return {"invitation_id": invitation_id, "binding_id": binding_id, "status": "active"}
+    return {"invitation_id": invitation_id, "binding_id": binding_id,
+            "status": InvitationStatus.ACTIVE.value}
 
 
 def decline(ctx: Context, psn_no: str, invitation_id: int, channel: str | None = None) -> dict:

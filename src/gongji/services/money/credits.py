@@ -32,8 +32,7 @@ def reverse_credit(ctx: Context, ref: str, scope: str = "operator:operator",
     def command(uow: UnitOfWork) -> dict:
         return _reverse(uow.conn, ref, now)
 
-    answer, _ = run_once(ctx, scope, idempotency_key, {"reverse_credit": ref}, command)
-    return answer
+    return run_once(ctx, scope, idempotency_key, {"reverse_credit": ref}, command)
 
 
 def _reverse(conn: Connection, ref: str, now: datetime) -> dict:

@@ -12,12 +12,13 @@ from datetime import datetime
 from sqlalchemy import Connection, Row, insert, select
 from sqlalchemy.exc import IntegrityError
 
+from gongji.domain.codes import AccountStatus, InsuStatus, InsuType
 from gongji.domain.errors import refuse
 from gongji.domain.idcard import mask_certno, mask_name, validate_certno
 from gongji.domain.money import to_yuan, yuan_text
 from gongji.domain.policy import get_policy
 from gongji.services.binding.bindings import active_binding
-from gongji.services.clock import iso
+from gongji.services.clock import iso, local_date
 from gongji.services.context import Context
 from gongji.services.idempotent import run_once
 from gongji.services.money import notices
@@ -25,8 +26,6 @@ from gongji.store import repo
 from gongji.store.journal import Leg, mark_reversed, mirror_legs, new_txn_id, post
 from gongji.store.schema import bindings, persons, premiums
 from gongji.store.uow import UnitOfWork
-
-RESIDENT = "390"
 
 
 def parse_year(value: object) -> int:
@@ -39,16 +38,15 @@ def parse_year(value: object) -> int:
 
 def pay(ctx: Context, psn_no: str, data: dict, idempotency_key: str | None = None) -> dict:
     """POST /premiums by the helper: {"beneficiary_certno", "year"} -> the payment."""
-    certno = validate_certno(data.get("beneficiary_certno"))
-    year = parse_year(data.get("year"))
     now = ctx.now()
+    certno = validate_certno(data.get("beneficiary_certno"), local_date(now))
+    year = parse_year(data.get("year"))
 
     def command(uow: UnitOfWork) -> dict:
         return _pay(uow.conn, psn_no, certno, year, now)
 
-    answer, _ = run_once(ctx, f"person:{psn_no}", idempotency_key,
-                         {"beneficiary_certno": certno, "year": year}, command, 201)
-    return answer
+    return run_once(ctx, f"person:{psn_no}", idempotency_key,
+                    {"beneficiary_certno": certno, "year": year}, command)
 
 
 def _pay(conn: Connection, psn_no: str, certno: str, year: int, now: datetime) -> dict:
@@ -82,7 +80,7 @@ def _payable(conn: Connection, helper: Row, certno: str, year: int) -> tuple[Row
     binding = active_binding(conn, helper.id, beneficiary.id) if beneficiary else None
     if binding is None:
         raise refuse("PREMIUM_NOT_BOUND")
-    if beneficiary.insutype != RESIDENT:
+    if beneficiary.insutype != InsuType.RESIDENT:
         raise refuse("PREMIUM_NOT_RESIDENT")
     amount_fen = get_policy(beneficiary.insuplc_admdvs).premium_fen(year)
     if amount_fen is None:
@@ -96,10 +94,10 @@ def _payer_account(conn: Connection, helper: Row, amount_fen: int) -> Row:
     """The helper's account row, locked, if it may pay the whole amount now."""
     if helper.account_id is None:
         raise refuse("NO_ACCOUNT")
-    if helper.psn_insu_stas != "1":
+    if helper.psn_insu_stas != InsuStatus.INSURED:
         raise refuse("HELPER_NOT_ELIGIBLE", "参保状态暂停")
     account = repo.lock_accounts(conn, [helper.account_id])[helper.account_id]
-    if account.status != "normal":
+    if account.status != AccountStatus.NORMAL:
         raise refuse("ACCOUNT_FROZEN")
     if account.balance_fen < amount_fen:
         raise refuse("INSUFFICIENT_BALANCE", f"需 {yuan_text(amount_fen)} 元")
@@ -131,9 +129,8 @@ def reverse(ctx: Context, premium_id: int, idempotency_key: str | None = None) -
     def command(uow: UnitOfWork) -> dict:
         return _reverse(uow.conn, premium_id, now)
 
-    answer, _ = run_once(ctx, "operator:operator", idempotency_key,
-                         {"reverse_premium": premium_id}, command)
-    return answer
+    return run_once(ctx, "operator:operator", idempotency_key,
+                    {"reverse_premium": premium_id}, command)
 
 
 def _reverse(conn: Connection, premium_id: int, now: datetime) -> dict:

@@ -5,7 +5,7 @@ number, a reason code and the Chinese message, while the good rows go in. Runnin
 same file again changes nothing: persons are keyed by ID number, kinships by pair,
 institutions by code, credits by their reference.
 
-Two paths share the row checks below and give the same verdicts:
+Two paths share the row checks below and the verdicts of import_rules.py:
 - PostgreSQL: batches are COPYed into a staging table and applied set-based
   (services/bulk.py), credits as one journal transaction per batch;
 - otherwise each row goes through the same services the REST API uses.
@@ -18,22 +18,35 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
-from sqlalchemy import Row, update
+from sqlalchemy import Row, select, update
 
+from gongji.domain.codes import (
+    CARD_NO,
+    FIXMEDINS_CODE,
+    InstitutionType,
+    InsuStatus,
+    InsuType,
+    values,
+)
 from gongji.domain.errors import DomainError, refuse
 from gongji.domain.idcard import validate_certno
 from gongji.domain.kinship import Relation, inverse, parse_relation
 from gongji.domain.money import to_fen
 from gongji.domain.policy import check_region
 from gongji.domain.text import check_name, check_printable
+from gongji.services.clock import local_date
 from gongji.services.context import Context
 from gongji.services.operations import bulk
 from gongji.services.operations.import_rules import (
-    PERSON_CREDENTIALS_DIFFER,
+    OUTCOME,
+    credit_verdict,
     end_bindings_if_policy,
+    institution_verdict,
+    kinship_verdict,
+    person_verdict,
 )
 from gongji.services.operations.tabular import (
     Column,
@@ -44,16 +57,15 @@ from gongji.services.operations.tabular import (
 )
 from gongji.services.registry import reference
 from gongji.store import repo
-from gongji.store.schema import institutions, persons
+from gongji.store.schema import credits, institutions, persons
 
 KINDS = ("persons", "kinships", "institutions", "credits")
 DEFAULT_BATCH = 20_000
 BULK_WORKERS = 2
-_CODE = re.compile(r"^[0-9A-Za-z]{1,30}$")
-_CARD = re.compile(r"^[0-9A-Za-z]{1,32}$")
-_INSTITUTION_TYPES = {"hospital": "hospital", "医院": "hospital", "定点医院": "hospital",
-                      "定点医疗机构": "hospital", "pharmacy": "pharmacy", "药店": "pharmacy",
-                      "零售药店": "pharmacy", "定点零售药店": "pharmacy"}
+_HOSPITAL, _PHARMACY = InstitutionType.HOSPITAL, InstitutionType.PHARMACY
+_INSTITUTION_TYPES = {"hospital": _HOSPITAL, "医院": _HOSPITAL, "定点医院": _HOSPITAL,
+                      "定点医疗机构": _HOSPITAL, "pharmacy": _PHARMACY, "药店": _PHARMACY,
+                      "零售药店": _PHARMACY, "定点零售药店": _PHARMACY}
 
 
 # --- rows ----------------------------------------------------------------------------------
@@ -116,19 +128,19 @@ PERSON_COLUMNS = (
 )
 
 
-def parse_person(get: Get) -> PersonRow:
+def parse_person(get: Get, today: date) -> PersonRow:
     c = {col.field: col for col in PERSON_COLUMNS}
-    certno = validate_certno(_required(get, c["certno"]))
+    certno = validate_certno(_required(get, c["certno"]), today)
     name = check_name(_required(get, c["psn_name"]))
     insutype = _required(get, c["insutype"])
-    if insutype not in ("310", "390"):
+    if insutype not in values(InsuType):
         raise refuse("INVALID_INPUT", "险种类型须为 310（职工）或 390（城乡居民）")
     admdvs = check_region(_required(get, c["insuplc_admdvs"]))
-    stas = get("psn_insu_stas") or "1"
-    if stas not in ("1", "2"):
+    stas = get("psn_insu_stas") or InsuStatus.INSURED
+    if stas not in values(InsuStatus):
         raise refuse("INVALID_INPUT", "参保状态须为 1（参保）或 2（暂停）")
     card_no = get("card_no") or None
-    if card_no is not None and not _CARD.match(card_no):
+    if card_no is not None and not CARD_NO.fullmatch(card_no):
         raise refuse("INVALID_INPUT", "社保卡号须为 1–32 位字母或数字")
     return PersonRow(certno, name, insutype, admdvs, stas, card_no)
 
@@ -140,10 +152,10 @@ KINSHIP_COLUMNS = (
 )
 
 
-def parse_kinship(get: Get) -> KinshipRow:
+def parse_kinship(get: Get, today: date) -> KinshipRow:
     c = {col.field: col for col in KINSHIP_COLUMNS}
-    certno = validate_certno(_required(get, c["certno"]))
-    relative = validate_certno(_required(get, c["relative_certno"]))
+    certno = validate_certno(_required(get, c["certno"]), today)
+    relative = validate_certno(_required(get, c["relative_certno"]), today)
     relation = parse_relation(_required(get, c["relation"]))
     if certno == relative:
         raise refuse("SELF_BINDING", "亲属关系不能指向本人")
@@ -158,10 +170,10 @@ INSTITUTION_COLUMNS = (
 )
 
 
-def parse_institution(get: Get) -> InstitutionRow:
+def parse_institution(get: Get, today: date) -> InstitutionRow:  # noqa: ARG001
     c = {col.field: col for col in INSTITUTION_COLUMNS}
     code = _required(get, c["fixmedins_code"])
-    if not _CODE.match(code):
+    if not FIXMEDINS_CODE.fullmatch(code):
         raise refuse("INVALID_INPUT", "定点医药机构编码须为 1–30 位字母或数字")
     name = check_name(_required(get, c["fixmedins_name"]), "机构名称", 200)
     kind = _INSTITUTION_TYPES.get(_required(get, c["fixmedins_type"]).lower())
@@ -190,11 +202,11 @@ def _yuan_fen(text: str) -> int:
     return int(plain[1]) * 100 + int((plain[2] or "0").ljust(2, "0"))
 
 
-def parse_credit(get: Get) -> CreditRow:
+def parse_credit(get: Get, today: date) -> CreditRow:
     psn_no = get("psn_no") or None
     if psn_no is not None and len(psn_no) > 30:
         raise refuse("INVALID_INPUT", "人员编号过长")
-    certno = validate_certno(get("certno")) if get("certno") else None
+    certno = validate_certno(get("certno"), today) if get("certno") else None
     if psn_no is None and certno is None:
         raise refuse("INVALID_INPUT", "缺少人员编号或公民身份号码")
     text = get("amount")
@@ -210,35 +222,6 @@ def parse_credit(get: Get) -> CreditRow:
     return CreditRow(psn_no, certno, amount_fen, ref)
 
 
-# --- verdicts shared by both paths (services/bulk.py says the same in SQL) --------------------
-
-
-def person_verdict(existing: Row | None, card_holder_id: int | None, row: PersonRow) -> str:
-    """insert | update | unchanged, or the refusal of a row that contradicts the registry."""
-    if existing is not None and existing.psn_name != row.psn_name:
-        raise refuse("NAME_MISMATCH")
-    if existing is not None and existing.insutype != row.insutype:
-        raise refuse("INSUTYPE_MISMATCH", f"已登记为 {existing.insutype}")
-    if row.card_no is not None and card_holder_id is not None and (
-            existing is None or card_holder_id != existing.id):
-        raise refuse("CARD_IN_USE")
-    if existing is None:
-        return "insert"
-    if (existing.psn_insu_stas, existing.insuplc_admdvs) != (row.stas, row.admdvs) or (
-            row.card_no is not None and row.card_no != existing.card_no):
-        return "update"
-    return "unchanged"
-
-
-def institution_verdict(existing: Row | None, row: InstitutionRow) -> str:
-    if existing is None:
-        return "insert"
-    if (existing.fixmedins_type, existing.admdvs) != (row.kind, row.admdvs):
-        raise refuse("INSTITUTION_EXISTS", "类型或医保区划与已登记的不同")
-    return "unchanged" if existing.fixmedins_name == row.name else "update"
-
-
-OUTCOME = {"insert": "inserted", "update": "updated", "unchanged": "unchanged"}
 # --- one row at a time (SQLite, and any database when asked) --------------------------------
 
 
@@ -265,10 +248,10 @@ def _kinship_one(ctx: Context, row: KinshipRow, now: datetime) -> str:
     with ctx.read() as uow:
         person = repo.person_by_certno(uow.conn, row.certno)
         relative = repo.person_by_certno(uow.conn, row.relative_certno)
-        if person is None or relative is None:
-            raise refuse("PERSON_NOT_FOUND")
-        registered = repo.registered_relation(uow.conn, person.id, relative.id)
-    if registered == row.relation:
+        registered = (repo.registered_relation(uow.conn, person.id, relative.id)
+                      if person and relative else None)
+    verdict = kinship_verdict(person and person.id, relative and relative.id, registered, row)
+    if verdict == "unchanged":
         return "unchanged"
     reference.add_kinship(ctx, {"certno": row.certno, "relative_certno": row.relative_certno,
                                 "relation": row.relation.value})
@@ -293,22 +276,26 @@ def _institution_one(ctx: Context, row: InstitutionRow, now: datetime) -> str:
 
 
 def _credit_one(ctx: Context, row: CreditRow, now: datetime) -> str:
+    """Judged as the bulk path judges a row (credit_verdict), the ref looked up after the
+    account lock, so a racing credit of the same ref has committed by then; then booked as
+    the REST call books one."""
     with ctx.uow() as uow:
-        person = credited_person(uow.conn, row)
-        _, moved = reference.credit_person(uow.conn, person, row.amount_fen, row.ref, now)
+        person = _named_person(uow.conn, row)
+        account_id = person.account_id if person else None
+        repo.lock_accounts(uow.conn, [account_id] if account_id else [])
+        earlier = uow.conn.execute(select(credits).where(credits.c.ref == row.ref)).first()
+        verdict = credit_verdict(person and person.certno, account_id, earlier,
+                                 person and person.id, row)
+        if verdict == "insert":
+            reference.credit_person(uow.conn, person, row.amount_fen, row.ref, now)
         uow.commit()
-    return "inserted" if moved else "unchanged"
+    return OUTCOME[verdict]
 
 
-def credited_person(conn, row: CreditRow) -> Row:  # noqa: ANN001
-    """The person a credit row names, by 人员编号 or else 公民身份号码 (both: must agree)."""
-    person = (repo.person_by_psn_no(conn, row.psn_no) if row.psn_no
-              else repo.person_by_certno(conn, row.certno))
-    if person is None:
-        raise refuse("PERSON_NOT_FOUND")
-    if row.psn_no and row.certno and person.certno != row.certno:
-        raise refuse("INVALID_INPUT", PERSON_CREDENTIALS_DIFFER)
-    return person
+def _named_person(conn, row: CreditRow) -> Row | None:  # noqa: ANN001
+    """The person a credit row names: by 人员编号, or else by 公民身份号码."""
+    return (repo.person_by_psn_no(conn, row.psn_no) if row.psn_no
+            else repo.person_by_certno(conn, row.certno))
 
 
 # --- the run -------------------------------------------------------------------------------
@@ -319,7 +306,7 @@ class Kind:
     name: str
     label: str
     columns: tuple[Column, ...]
-    parse: Callable[[Get], object]
+    parse: Callable[[Get, date], object]  # today (Asia/Shanghai): no birth date after it
     keys: Callable[[object], list[tuple[str, str]]]
     one: Callable[[Context, object, datetime], str]
 
@@ -376,6 +363,7 @@ def run_import(ctx: Context, kind: str, path: Path, *, rejects_path: Path | None
     if on_start:
         on_start(table.total)
     seen: dict[tuple[str, str], int] = {}
+    today = local_date(ctx.now())
     # While the database applies batches (two at once on PostgreSQL: their accounts are
     # locked in id order, so they cannot deadlock), the next one is read and checked.
     # Outcomes and rejects are taken in file order.
@@ -384,7 +372,7 @@ def run_import(ctx: Context, kind: str, path: Path, *, rejects_path: Path | None
         pending: deque = deque()
         try:
             for batch in _batches(table, batch_size):
-                good, refused = _check_rows(spec, table, batch, seen)
+                good, refused = _check_rows(spec, table, batch, seen, today)
                 applying = pool.submit(_apply, ctx, spec, good, use_bulk) if good else None
                 pending.append((batch, refused, applying))
                 while len(pending) > workers:
@@ -431,13 +419,13 @@ def _batches(table: Table, size: int) -> Iterator[list[tuple[int, list[str]]]]:
 Refused = list[tuple[int, DomainError]]
 
 
-def _check_rows(spec: Kind, table: Table, batch: list,
-                seen: dict) -> tuple[list[tuple[int, object]], Refused]:
+def _check_rows(spec: Kind, table: Table, batch: list, seen: dict,
+                today: date) -> tuple[list[tuple[int, object]], Refused]:
     """Parse each row; a key seen on an earlier line of the file is a duplicate."""
     good, refused = [], []
     for line, cells in batch:
         try:
-            row = spec.parse(table.getter(cells))
+            row = spec.parse(table.getter(cells), today)
             keys = spec.keys(row)
             for label, value in keys:
                 earlier = seen.get((label, value))

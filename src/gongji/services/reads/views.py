@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from sqlalchemy import Row
 
+from gongji.domain.codes import AccountStatus
 from gongji.domain.idcard import mask_certno, mask_name
 from gongji.domain.money import to_yuan
 from gongji.services.clock import iso
 
 
 def account_status(row: Row) -> str:
-    return "none" if row.account_id is None else row.account_status
+    return AccountStatus.NONE.value if row.account_id is None else row.account_status
 
 
 def person_view(row: Row) -> dict:

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-import re
 import secrets
 from datetime import datetime
 
 from sqlalchemy import Connection, Row, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from gongji.domain.codes import (
+    CARD_NO,
+    FIXMEDINS_CODE,
+    STORED_ACCOUNT_STATUSES,
+    InstitutionType,
+    InsuStatus,
+    InsuType,
+    values,
+)
 from gongji.domain.eligibility import insurance_ended_or_moved
 from gongji.domain.errors import refuse
 from gongji.domain.idcard import validate_certno
@@ -18,15 +26,18 @@ from gongji.domain.policy import check_region, get_policy
 from gongji.domain.text import check_name, check_printable
 from gongji.services.binding.actor import Actor
 from gongji.services.binding.unbinding import end_for_insurance_change
+from gongji.services.clock import local_date
 from gongji.services.context import Context
 from gongji.services.idempotent import run_once
 from gongji.services.reads.views import person_view
 from gongji.store import repo
-from gongji.store.journal import Leg, new_txn_id, post
+from gongji.store.journal import Leg, new_txn_id, post_batch
 from gongji.store.schema import accounts, credits, institutions, kinships, persons, postings
 from gongji.store.uow import UnitOfWork
 
-_CARD = re.compile(r"^[0-9A-Za-z]{1,32}$")
+INSUTYPES = values(InsuType)
+INSU_STATUSES = values(InsuStatus)
+INSTITUTION_TYPES = values(InstitutionType)
 
 
 def new_psn_no(admdvs: str) -> str:
@@ -35,19 +46,19 @@ def new_psn_no(admdvs: str) -> str:
 
 
 def create_person(ctx: Context, data: dict) -> dict:
-    certno = validate_certno(data["certno"])
+    now = ctx.now()
+    certno = validate_certno(data["certno"], local_date(now))
     name = check_name(data["psn_name"])
     insutype = data["insutype"]
-    if insutype not in ("310", "390"):
+    if insutype not in INSUTYPES:
         raise refuse("INVALID_INPUT", "insutype 须为 310 或 390")
     admdvs = check_region(data["insuplc_admdvs"])
-    stas = data.get("psn_insu_stas", "1")
-    if stas not in ("1", "2"):
+    stas = data.get("psn_insu_stas", InsuStatus.INSURED.value)
+    if stas not in INSU_STATUSES:
         raise refuse("INVALID_INPUT", "psn_insu_stas 须为 1 或 2")
     card_no = data.get("card_no")
-    if card_no is not None and (not isinstance(card_no, str) or not _CARD.match(card_no)):
+    if card_no is not None and (not isinstance(card_no, str) or not CARD_NO.fullmatch(card_no)):
         raise refuse("INVALID_INPUT", "社保卡号须为 1–32 位字母或数字")
-    now = ctx.now()
     with ctx.uow() as uow:
         conn = uow.conn
         if repo.person_by_certno(conn, certno) is not None:
@@ -60,7 +71,7 @@ def create_person(ctx: Context, data: dict) -> dict:
             insuplc_admdvs=admdvs, psn_insu_stas=stas, card_no=card_no,
             created_at=now, updated_at=now,
         ).returning(persons.c.id)).scalar_one()
-        if insutype == "310":
+        if insutype == InsuType.EMPLOYEE:
             conn.execute(insert(accounts).values(
                 code=f"psn:{psn_no}", kind="personal", person_id=person_id, balance_fen=0))
         row = repo.person_by_id(conn, person_id)
@@ -91,14 +102,14 @@ def patch_person(ctx: Context, psn_no: str, changes: dict) -> dict:
         row = repo.known_person(conn, psn_no)
         values: dict = {}
         if "psn_insu_stas" in changes:
-            if changes["psn_insu_stas"] not in ("1", "2"):
+            if changes["psn_insu_stas"] not in INSU_STATUSES:
                 raise refuse("INVALID_INPUT", "psn_insu_stas 须为 1 或 2")
             values["psn_insu_stas"] = changes["psn_insu_stas"]
         if "insuplc_admdvs" in changes:
             values["insuplc_admdvs"] = check_region(changes["insuplc_admdvs"])
         if "account_status" in changes:
             status = changes["account_status"]
-            if status not in ("normal", "frozen"):
+            if status not in STORED_ACCOUNT_STATUSES:
                 raise refuse("INVALID_INPUT", "account_status 须为 normal 或 frozen")
             if row.account_id is None:
                 raise refuse("NO_ACCOUNT")
@@ -121,8 +132,9 @@ def patch_person(ctx: Context, psn_no: str, changes: dict) -> dict:
 def add_kinship(ctx: Context, data: dict) -> dict:
     """Record a verified kinship both ways; the same kinship again is a no-op."""
     relation = parse_relation(data["relation"])
-    certno = validate_certno(data["certno"])
-    relative_certno = validate_certno(data["relative_certno"])
+    today = local_date(ctx.now())
+    certno = validate_certno(data["certno"], today)
+    relative_certno = validate_certno(data["relative_certno"], today)
     if certno == relative_certno:
         raise refuse("SELF_BINDING", "亲属关系不能指向本人")
     with ctx.uow() as uow:
@@ -148,11 +160,11 @@ def add_kinship(ctx: Context, data: dict) -> dict:
 
 def create_institution(ctx: Context, data: dict) -> dict:
     code = data["fixmedins_code"]
-    if not isinstance(code, str) or not re.match(r"^[0-9A-Za-z]{1,30}$", code):
+    if not isinstance(code, str) or not FIXMEDINS_CODE.fullmatch(code):
         raise refuse("INVALID_INPUT", "定点医药机构编码须为 1–30 位字母或数字")
     name = check_name(data["fixmedins_name"], "机构名称", 200)
     kind = data["fixmedins_type"]
-    if kind not in ("hospital", "pharmacy"):
+    if kind not in INSTITUTION_TYPES:
         raise refuse("INVALID_INPUT", "fixmedins_type 须为 hospital 或 pharmacy")
     admdvs = check_region(data["admdvs"])  # as for persons: a region with a policy
     with ctx.uow() as uow:
@@ -183,8 +195,7 @@ def credit_account(ctx: Context, psn_no: str, data: dict) -> dict:
     def command(uow: UnitOfWork) -> dict:
         return _credit(uow.conn, ctx, psn_no, amount_fen, ref)
 
-    answer, _ = run_once(ctx, "credit", ref, payload, command)
-    return answer
+    return run_once(ctx, "credit", ref, payload, command)
 
 
 def _credit(conn: Connection, ctx: Context, psn_no: str, amount_fen: int, ref: str) -> dict:
@@ -209,7 +220,8 @@ def credit_person(conn: Connection, person: Row, amount_fen: int, ref: str,
     source = repo.system_account(conn, f"contrib:{person.insuplc_admdvs}", "contribution")
     balance_after = locked.balance_fen + amount_fen
     txn_id = new_txn_id(conn)
-    post(conn, txn_id, "credit", [
+    # The batch form, as a bulk import's credits post: one door for every credit.
+    post_batch(conn, txn_id, "credit", [
         Leg(source, -amount_fen),
         Leg(person.account_id, amount_fen, balance_after),
     ], now, ref=ref)

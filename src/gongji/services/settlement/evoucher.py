@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, insert, select, update
 
+from gongji.domain.codes import CertType
 from gongji.domain.errors import refuse
 from gongji.services.clock import iso
 from gongji.services.context import Context
@@ -55,5 +56,6 @@ def issue_for(ctx: Context, psn_no: str) -> dict:
         person = repo.known_person(uow.conn, psn_no)
         token, expires_at = issue(uow.conn, person.id, now)
         uow.commit()
-    return {"token": token, "mdtrt_cert_type": "01", "expires_at": iso(expires_at),
+    return {"token": token, "mdtrt_cert_type": CertType.EVOUCHER.value,
+            "expires_at": iso(expires_at),
             "ttl_s": int(TTL.total_seconds())}

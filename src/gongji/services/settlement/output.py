@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import Row
 
 from gongji.domain.bill import Bill
+from gongji.domain.codes import Gender, PsnCertType
 from gongji.domain.decision import Decision
 from gongji.domain.idcard import age_on, birth_date, mask_name
 from gongji.domain.money import to_yuan
@@ -47,10 +48,10 @@ def person_info_output(person: Row, now: datetime) -> dict:
     return {
         "baseinfo": {
             "psn_no": person.psn_no,
-            "psn_cert_type": "01",
+            "psn_cert_type": PsnCertType.ID_CARD.value,
             "certno": person.certno,
             "psn_name": person.psn_name,
-            "gend": "1" if int(person.certno[16]) % 2 else "2",
+            "gend": (Gender.MALE if int(person.certno[16]) % 2 else Gender.FEMALE).value,
             "brdy": born.isoformat(),
             "age": age_on(person.certno, local_date(now)),
         },

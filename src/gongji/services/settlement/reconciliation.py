@@ -8,6 +8,7 @@ from datetime import date
 
 from sqlalchemy import Connection, Row, and_, case, func, or_, select
 
+from gongji.domain.codes import StmtResult
 from gongji.domain.errors import refuse
 from gongji.domain.idcard import mask_certno, mask_name
 from gongji.domain.money import MAX_TOTAL_FEN, to_fen, to_yuan
@@ -85,7 +86,7 @@ def totals(conn: Connection, inst_code: str, query: TotalsQuery) -> dict:
     ours = system_totals(conn, inst.id, query.begin, query.end)
     agrees = (all(ours[name] == query.claimed_fen[name] for name in TOTAL_FIELDS)
               and ours["count"] == query.claimed_count)
-    return {"stmt_rslt": "0" if agrees else "1",
+    return {"stmt_rslt": (StmtResult.AGREED if agrees else StmtResult.DIFFERS).value,
             "stmt_rslt_dscr": "对账一致" if agrees else "对账不一致",
             "stmt_begndate": query.begin.isoformat(), "stmt_enddate": query.end.isoformat(),
             **{name: to_yuan(ours[name]) for name in (*TOTAL_FIELDS, "psn_cash_pay")},
@@ -230,7 +231,7 @@ def compare_detail(conn: Connection, inst_code: str, query: DetailQuery) -> dict
                 else "reversed_in_system" if mine["reversed"] else "out_of_range")
         differences.append(_difference(setl_id, kind, mine, query.claimed[setl_id], []))
     differences.sort(key=lambda d: (d["diff_type"], d["setl_id"]))
-    return {"stmt_rslt": "1" if differences else "0",
+    return {"stmt_rslt": (StmtResult.DIFFERS if differences else StmtResult.AGREED).value,
             "stmt_rslt_dscr": "对账不一致" if differences else "对账一致",
             "stmt_begndate": query.begin.isoformat(), "stmt_enddate": query.end.isoformat(),
             "sys_setl_cnt": len(ours), "fixmedins_setl_cnt": len(query.claimed),

@@ -16,10 +16,12 @@ from sqlalchemy import Connection, Row, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from gongji.domain.bill import Bill
+from gongji.domain.codes import AccountStatus, AcctUsedFlag, CertType, InsuStatus
 from gongji.domain.decision import Decision, HelperAccount
 from gongji.domain.errors import refuse
 from gongji.domain.fund import pooled_fund
 from gongji.domain.idcard import mask_name
+from gongji.domain.lifecycle import BindingStatus
 from gongji.domain.money import to_yuan
 from gongji.domain.policy import get_policy
 from gongji.domain.waterfall import Source, allocate
@@ -39,27 +41,24 @@ from gongji.store.journal import (
 from gongji.store.schema import accounts, bindings, persons, settlement_mulaid, settlements
 from gongji.store.writebehind import defer
 
-SCENES = {"2101": ("pharmacy", "presettle"), "2102": ("pharmacy", "settle"),
-          "2103": ("pharmacy", "reverse"), "2206": ("hospital", "presettle"),
-          "2207": ("hospital", "settle"), "2208": ("hospital", "reverse")}
 
-
-def institution_for(conn: Connection, code: str, infno: str) -> Row:
-    """The calling institution, refusing the other type's transaction codes."""
+def institution_for(conn: Connection, code: str, infno: str, inst_type: str) -> Row:
+    """The calling institution, refusing the other type's transaction codes: `inst_type`
+    is the type `infno` is for, as the gateway's table of codes says."""
     inst = repo.institution_by_code(conn, code)
     if inst is None:
         raise refuse("INSTITUTION_NOT_FOUND")
-    if SCENES[infno][0] != inst.fixmedins_type:
+    if inst_type != inst.fixmedins_type:
         raise refuse("INSTITUTION_TYPE", f"{infno} 不适用于 {inst.fixmedins_type}")
     return inst
 
 
 def identify(conn: Connection, cert_type: str, cert_no: str, now: datetime) -> Row:
     """The person a credential names: 01 e-voucher, 02 ID number, 03 social-security card."""
-    if cert_type == "01":
+    if cert_type == CertType.EVOUCHER:
         person_id = evoucher.resolve(conn, cert_no, now)
         row = repo.person_by_id(conn, person_id) if person_id else None
-    elif cert_type == "02":
+    elif cert_type == CertType.ID_NUMBER:
         row = repo.person_by_certno(conn, cert_no.strip().upper())
     else:
         row = repo.person_by_card(conn, cert_no)
@@ -70,18 +69,19 @@ def identify(conn: Connection, cert_type: str, cert_no: str, now: datetime) -> R
 
 def patient_for(conn: Connection, bill: Bill, now: datetime) -> Row:
     """Real-name use: the credential must be the patient's own."""
-    if bill.mdtrt_cert_type == "01":
+    if bill.mdtrt_cert_type == CertType.EVOUCHER:
         patient = repo.person_by_psn_no(conn, bill.psn_no)
         holder = identify(conn, bill.mdtrt_cert_type, bill.mdtrt_cert_no, now) if patient else None
     else:  # ID number or card: patient and holder in one query
         column, cert_no = (("certno", bill.mdtrt_cert_no.strip().upper())
-                           if bill.mdtrt_cert_type == "02" else ("card_no", bill.mdtrt_cert_no))
+                           if bill.mdtrt_cert_type == CertType.ID_NUMBER
+                           else ("card_no", bill.mdtrt_cert_no))
         patient, holder = repo.person_and_holder(conn, bill.psn_no, column, cert_no)
     if patient is None or holder is None:
         raise refuse("PERSON_NOT_FOUND")
     if holder.id != patient.id:
         raise refuse("CREDENTIAL_MISMATCH")
-    if patient.psn_insu_stas != "1":
+    if patient.psn_insu_stas != InsuStatus.INSURED:
         raise refuse("PATIENT_NOT_INSURED")
     if bill.insutype is not None and bill.insutype != patient.insutype:
         raise refuse("INVALID_INPUT", "insutype 与参保险种不符")
@@ -95,7 +95,8 @@ _HELPERS = (
            accounts.c.id.label("account_id"), accounts.c.status)
     .select_from(bindings.join(persons, persons.c.id == bindings.c.helper_id)
                  .outerjoin(accounts, accounts.c.person_id == persons.c.id))
-    .where(bindings.c.beneficiary_id == bindparam("patient_id"), bindings.c.status == "active",
+    .where(bindings.c.beneficiary_id == bindparam("patient_id"),
+           bindings.c.status == BindingStatus.ACTIVE,
            # one activated after this settlement's time applies from the next one on
            bindings.c.activated_at <= bindparam("now"))
     .order_by(bindings.c.order_pos, bindings.c.activated_at, bindings.c.id)
@@ -108,7 +109,8 @@ def usable_helpers(conn: Connection, patient_id: int, inst_admdvs: str,
     usable = []
     for row in conn.execute(_HELPERS, {"patient_id": patient_id, "now": now}):
         policy = get_policy(row.insuplc_admdvs)
-        if (row.psn_insu_stas == "1" and row.account_id is not None and row.status == "normal"
+        if (row.psn_insu_stas == InsuStatus.INSURED and row.account_id is not None
+                and row.status == AccountStatus.NORMAL
                 and row.insutype in policy.helper_insutypes
                 and policy.in_mutual_aid_area(inst_admdvs)):
             usable.append(HelperAccount(row.id, row.relation, row.helper_id, row.psn_no,
@@ -120,16 +122,16 @@ def decide(conn: Connection, bill: Bill, patient: Row, inst: Row, now: datetime,
            lock: bool) -> Decision:
     """Read (and for a real settlement, lock) what may pay, then let the domain decide."""
     helpers = usable_helpers(conn, patient.id, inst.admdvs, now)
-    own_id = patient.account_id if patient.account_status == "normal" else None
+    own_id = patient.account_id if patient.account_status == AccountStatus.NORMAL else None
     ids = [h.account_id for h in helpers] + ([own_id] if own_id else [])
     rows = repo.lock_accounts(conn, ids) if lock else repo.read_accounts(conn, ids)
     balances = {account_id: row.balance_fen for account_id, row in rows.items()}
     # Re-check the frozen flag on the row we hold, and (once the locks are held) that each
     # binding is still active: an unbinding may have committed since the read above.
     active = repo.active_binding_ids(conn, [h.binding_id for h in helpers]) if lock else None
-    usable = [h for h in helpers if rows[h.account_id].status == "normal"
+    usable = [h for h in helpers if rows[h.account_id].status == AccountStatus.NORMAL
               and (active is None or h.binding_id in active)]
-    if own_id and rows[own_id].status != "normal":
+    if own_id and rows[own_id].status != AccountStatus.NORMAL:
         own_id = None
     rule = get_policy(patient.insuplc_admdvs).fund_rule(inst.fixmedins_type)
     year = local_date(now).year
@@ -144,9 +146,10 @@ def decide(conn: Connection, bill: Bill, patient: Row, inst: Row, now: datetime,
     return Decision(fund, allocation, own_id, balances, {h.binding_id: h for h in usable})
 
 
-def presettle(conn: Connection, inst_code: str, infno: str, bill: Bill, now: datetime) -> dict:
+def presettle(conn: Connection, inst_code: str, infno: str, bill: Bill, now: datetime, *,
+              inst_type: str) -> dict:
     """预结算: the same answer a settlement would give now, with nothing moved."""
-    inst = institution_for(conn, inst_code, infno)
+    inst = institution_for(conn, inst_code, infno, inst_type)
     patient = patient_for(conn, bill, now)
     decision = decide(conn, bill, patient, inst, now, lock=False)
     own_balance = patient.balance_fen or 0
@@ -155,9 +158,9 @@ def presettle(conn: Connection, inst_code: str, infno: str, bill: Bill, now: dat
 
 
 def settle(conn: Connection, inst_code: str, infno: str, msgid: str, bill: Bill,
-           now: datetime) -> dict:
+           now: datetime, *, inst_type: str) -> dict:
     """结算: move the money, exactly as decided under the locks, in this unit of work."""
-    inst = institution_for(conn, inst_code, infno)
+    inst = institution_for(conn, inst_code, infno, inst_type)
     patient = patient_for(conn, bill, now)
     decision = decide(conn, bill, patient, inst, now, lock=True)
     alloc = decision.allocation
@@ -171,7 +174,7 @@ def settle(conn: Connection, inst_code: str, infno: str, msgid: str, bill: Bill,
     _insert_mulaid(conn, settlement_id, decision)
     accumulators.write(conn, patient.id, local_date(now).year, inst.fixmedins_type,
                        decision.fund.after)
-    if bill.mdtrt_cert_type == "01":
+    if bill.mdtrt_cert_type == CertType.EVOUCHER:
         evoucher.mark_used(conn, bill.mdtrt_cert_no, settlement_id, now)
     notices.for_settlement(conn, patient, inst, decision, settlement_id, now)
     return settlement_output(setl_id, bill, decision, own_after, now)
@@ -193,7 +196,7 @@ def _insert_settlement(conn: Connection, setl_id: str, inst: Row, patient: Row, 
     values = dict(
         setl_id=setl_id, institution_id=inst.id, person_id=patient.id, infno=infno,
         msgid=msgid, mdtrt_cert_type=bill.mdtrt_cert_type, insutype=patient.insutype,
-        acct_used_flag="1" if bill.use_accounts else "0",
+        acct_used_flag=(AcctUsedFlag.USED if bill.use_accounts else AcctUsedFlag.NOT_USED).value,
         medfee_sumamt_fen=bill.medfee_fen, fulamt_ownpay_amt_fen=bill.fulamt_ownpay_fen,
         overlmt_selfpay_fen=bill.overlmt_selfpay_fen, preselfpay_amt_fen=bill.preselfpay_fen,
         inscp_scp_amt_fen=bill.inscp_fen, fund_pay_sumamt_fen=decision.fund.fund_fen,
@@ -253,13 +256,13 @@ def _legs(conn: Connection, bill: Bill, patient: Row, inst: Row, decision: Decis
 
 
 def reverse(conn: Connection, inst_code: str, infno: str, setl_id: str, psn_no: str,
-            now: datetime) -> dict:
+            now: datetime, *, inst_type: str) -> dict:
     """结算撤销: every account gets back exactly what it paid, once.
 
     The refund mirrors the settlement's own journal transaction (journal.mirror_legs), not
     today's reference data: the fund of the region the patient was insured in then, the
     accounts that paid then, whatever has moved or ended since."""
-    inst = institution_for(conn, inst_code, infno)
+    inst = institution_for(conn, inst_code, infno, inst_type)
     original = conn.execute(select(settlements).where(
         settlements.c.setl_id == setl_id, settlements.c.institution_id == inst.id)).first()
     patient = repo.person_by_psn_no(conn, psn_no)

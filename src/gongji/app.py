@@ -1,4 +1,6 @@
-"""The FastAPI application: REST API, the gateway envelope, health."""
+"""The composition root: the FastAPI application joining the API (REST, the gateway
+envelope, health) and the web pages. It lives outside api/ so that the API never
+depends on the pages."""
 
 from __future__ import annotations
 

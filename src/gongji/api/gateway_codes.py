@@ -1,0 +1,140 @@
+"""The gateway's transaction codes, one row each: how its input is parsed, which service
+answers it, whether it moves money (and so is kept exactly once), which institution type
+may send it, how it is counted and how it is documented. Adding a code is one row here.
+
+The table lives at the edge because it names the services' handlers and parsers; the
+services learn what they need of a row (the institution type a code is for) as an
+argument, never by importing this module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy import Connection
+
+from gongji.domain.bill import parse_bill
+from gongji.domain.errors import refuse
+from gongji.services.settlement import reconciliation
+from gongji.services.settlement import settle as settlement
+
+Kind = Literal["read", "money", "reversal"]
+InstitutionType = Literal["hospital", "pharmacy", "any"]
+MAX_BODY_BYTES = 256 * 1024
+# 3202 carries the institution's whole list (reconciliation.MAX_DETAIL items); the body
+# guard (bodyguard.GATEWAY_MAX_BYTES) stops reading beyond this, with a 413.
+MAX_DETAIL_BODY_BYTES = 2 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Call:
+    """What a handler may need of the envelope besides its parsed input."""
+
+    fixmedins_code: str
+    infno: str
+    msgid: str
+    now: datetime
+    institution: InstitutionType  # the row's: the type the code is for
+
+
+@dataclass(frozen=True)
+class Code:
+    """One transaction code. `parse` checks input.data before any unit of work starts (it
+    raises INVALID_INPUT); `handler` runs inside one, with what `parse` returned."""
+
+    infno: str
+    kind: Kind
+    institution: InstitutionType
+    parse: Callable[[dict], Any]
+    handler: Callable[[Connection, Call, Any], dict]
+    metric: str | None  # infno label on gongji_settlements; None: not a settlement, not counted
+    description: str
+    max_body_bytes: int = MAX_BODY_BYTES
+
+    @property
+    def exactly_once(self) -> bool:
+        """Whatever moves money is keyed by (fixmedins_code, msgid); a read keeps no record,
+        so its msgid is not spent (a pre-settlement and its settlement may share one)."""
+        return self.kind != "read"
+
+
+# --- parsers: input.data → what the handler needs --------------------------------------------
+
+
+def _credential(data: dict) -> tuple[str, str]:
+    cert_type, cert_no = data.get("mdtrt_cert_type"), data.get("mdtrt_cert_no")
+    if cert_type not in ("01", "02", "03") or not isinstance(cert_no, str) or not cert_no:
+        raise refuse("INVALID_INPUT", "mdtrt_cert_type 须为 01/02/03，mdtrt_cert_no 必填")
+    return cert_type, cert_no
+
+
+def _settlement_ref(data: dict) -> tuple[str, str]:
+    setl_id, psn_no = data.get("setl_id"), data.get("psn_no")
+    if not isinstance(setl_id, str) or not isinstance(psn_no, str) or not setl_id or not psn_no:
+        raise refuse("INVALID_INPUT", "setl_id、psn_no 必填")
+    return setl_id, psn_no
+
+
+# --- handlers: the service call, in the caller's unit of work ----------------------------------
+
+
+def _person_info(conn: Connection, call: Call, credential: tuple[str, str]) -> dict:
+    return settlement.person_info(conn, *credential, call.now)
+
+
+def _presettle(conn: Connection, call: Call, bill: Any) -> dict:
+    return settlement.presettle(conn, call.fixmedins_code, call.infno, bill, call.now,
+                                inst_type=call.institution)
+
+
+def _settle(conn: Connection, call: Call, bill: Any) -> dict:
+    return settlement.settle(conn, call.fixmedins_code, call.infno, call.msgid, bill, call.now,
+                             inst_type=call.institution)
+
+
+def _reverse(conn: Connection, call: Call, ref: tuple[str, str]) -> dict:
+    return settlement.reverse(conn, call.fixmedins_code, call.infno, *ref, call.now,
+                              inst_type=call.institution)
+
+
+def _totals(conn: Connection, call: Call, query: Any) -> dict:
+    return reconciliation.totals(conn, call.fixmedins_code, query)
+
+
+def _detail(conn: Connection, call: Call, query: Any) -> dict:
+    return reconciliation.compare_detail(conn, call.fixmedins_code, query)
+
+
+_ROWS = (
+    Code("1101", "read", "any", _credential, _person_info, None, "人员信息获取"),
+    Code("2101", "read", "pharmacy", parse_bill, _presettle, "2101", "药店预结算"),
+    Code("2102", "money", "pharmacy", parse_bill, _settle, "2102", "药店结算"),
+    Code("2103", "reversal", "pharmacy", _settlement_ref, _reverse, "2103", "药店结算撤销"),
+    Code("2206", "read", "hospital", parse_bill, _presettle, "2206", "门诊预结算"),
+    Code("2207", "money", "hospital", parse_bill, _settle, "2207", "门诊结算"),
+    Code("2208", "reversal", "hospital", _settlement_ref, _reverse, "2208", "门诊结算撤销"),
+    Code("3201", "read", "any", reconciliation.parse_totals_query, _totals, None,
+         "医药机构费用结算对总账"),
+    Code("3202", "read", "any", reconciliation.parse_detail_query, _detail, None,
+         "医药机构费用结算对明细账", max_body_bytes=MAX_DETAIL_BODY_BYTES),
+)
+CODES: dict[str, Code] = {row.infno: row for row in _ROWS}
+
+_TYPES = {"hospital": "定点医院", "pharmacy": "定点零售药店", "any": "医院与药店"}
+_KINDS = {"read": "只读，不占用 msgid", "money": "动用资金，按 msgid 只执行一次",
+          "reversal": "撤销，按 msgid 只执行一次"}
+
+
+def describe() -> str:
+    """The gateway route's OpenAPI description: every code, from the table."""
+    lines = [f"- `{row.infno}` {row.description}（{_TYPES[row.institution]}；"
+             f"{_KINDS[row.kind]}）" for row in _ROWS]
+    return "国家医保接口报文。交易编号：\n\n" + "\n".join(lines)
+
+
+def listed() -> str:
+    """The codes in one line, for the envelope schema's infno field."""
+    return "交易编号：" + "、".join(CODES)
