@@ -3,6 +3,7 @@ credit | idempotency."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
@@ -10,15 +11,64 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+from typer import rich_utils
+from typer.core import TyperCommand, TyperGroup
 
 from gongji.settings import Settings
 
-app = typer.Typer(help="家庭共济 gongji：服务、数据库迁移、演示数据与令牌", no_args_is_help=True)
-db_app = typer.Typer(help="数据库迁移")
+# --help in Chinese throughout: Typer's panel titles and marks, and the help texts of the
+# options Click and Typer add themselves (--help, shell completion).
+rich_utils.ARGUMENTS_PANEL_TITLE = "参数"
+rich_utils.OPTIONS_PANEL_TITLE = "选项"
+rich_utils.COMMANDS_PANEL_TITLE = "命令"
+rich_utils.ERRORS_PANEL_TITLE = "错误"
+rich_utils.DEFAULT_STRING = "[默认：{}]"
+rich_utils.REQUIRED_LONG_STRING = "[必填]"
+rich_utils.ABORTED_TEXT = "已中止。"
+rich_utils.RICH_HELP = "用 [blue]'{command_path} {help_option}'[/] 查看帮助。"
+_BUILT_IN_HELP = {"--help": "显示此帮助并退出",
+                  "--install-completion": "为当前 shell 安装命令补全",
+                  "--show-completion": "显示当前 shell 的命令补全脚本，可复制或自行安装"}
+
+
+class _Chinese:
+    """Chinese help for the options Click and Typer add, and a Chinese usage line."""
+
+    def get_params(self, ctx: typer.Context) -> list:
+        params = super().get_params(ctx)  # type: ignore[misc]
+        for param in params:
+            for name in param.opts:
+                if name in _BUILT_IN_HELP and hasattr(param, "help"):
+                    param.help = _BUILT_IN_HELP[name]
+        return params
+
+    def get_usage(self, ctx: typer.Context) -> str:
+        return super().get_usage(ctx).replace("Usage:", "用法：", 1)  # type: ignore[misc]
+
+
+class _Group(_Chinese, TyperGroup):
+    pass
+
+
+class _Command(_Chinese, TyperCommand):
+    pass
+
+
+def _typer(text: str, **kwargs) -> typer.Typer:  # noqa: ANN003
+    return typer.Typer(help=text, cls=_Group, **kwargs)
+
+
+def _command(group: typer.Typer, name: str | None = None):  # noqa: ANN202
+    return group.command(name, cls=_Command)
+
+
+app = _typer("家庭共济 gongji：服务、数据库迁移、演示数据与令牌", no_args_is_help=True)
+db_app = _typer("数据库迁移")
 app.add_typer(db_app, name="db")
 console = Console()
 
-DbOption = Annotated[str | None, typer.Option("--db", help="SQLAlchemy URL；默认 GONGJI_DB_URL")]
+DbOption = Annotated[str | None, typer.Option(
+    "--db", help="数据库的 SQLAlchemy URL；默认取 GONGJI_DB_URL")]
 
 
 def _settings(db: str | None, demo: bool = False) -> Settings:
@@ -28,12 +78,18 @@ def _settings(db: str | None, demo: bool = False) -> Settings:
     return settings
 
 
-@app.command()
-def serve(db: DbOption = None, host: str = "127.0.0.1", port: int = 8000,
-          demo: Annotated[bool, typer.Option(help="演示模式：随机管理令牌并装入演示数据")] = False,
+@_command(app)
+def serve(db: DbOption = None,
+          host: Annotated[str, typer.Option(help="监听地址")] = "127.0.0.1",
+          port: Annotated[int, typer.Option(help="监听端口")] = 8000,
+          demo: Annotated[bool, typer.Option(
+              help="演示模式：随机管理令牌，装入演示数据，打印各身份的令牌并写入演示文件")] = False,
+          demo_file: Annotated[Path | None, typer.Option(
+              help="演示文件（JSON，供脚本读取）；默认为 SQLite 数据库同目录下的 "
+                   "gongji-demo.json，其他数据库为当前目录下的 gongji-demo.json")] = None,
           workers: Annotated[int, typer.Option(min=1, max=64, help="工作进程数")] = 1,
           ) -> None:
-    """Serve HTTP. An empty database is migrated on start."""
+    """提供 HTTP 服务；空库在启动时自动迁移。"""
     import uvicorn
 
     settings = _settings(db, demo).checked()
@@ -43,7 +99,8 @@ def serve(db: DbOption = None, host: str = "127.0.0.1", port: int = 8000,
     configure_logging(settings.log_json)
     application = create_app(settings)
     if demo:
-        _print_demo(application.state.ctx, settings, host, port)
+        _print_demo(application.state.ctx, settings, host, port,
+                    demo_file or _default_demo_file(settings.db_url))
     if workers > 1:  # each worker builds its app from the settings this process settled
         application.state.ctx.engine.dispose()
         _export_settings(settings)
@@ -65,33 +122,104 @@ def _export_settings(settings: Settings) -> None:
         os.environ["GONGJI_SECRET_KEY"] = settings.secret_key
 
 
-def _print_demo(ctx, settings: Settings, host: str, port: int) -> None:  # noqa: ANN001
+DEMO_TTL_S = 24 * 3600
+DEMO_FILE = "gongji-demo.json"
+
+
+def _default_demo_file(db_url: str) -> Path:
+    """gongji-demo.json beside a SQLite database file, else in the current directory."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(db_url)
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        return Path(url.database).parent / DEMO_FILE
+    return Path(DEMO_FILE)
+
+
+def demo_identities(ctx, settings: Settings, base_url: str) -> dict:  # noqa: ANN001
+    """Seed the demo data and sign a token for each of its identities: the demo file."""
     from gongji.api.auth import issue_token
-    from gongji.services.operations.demo import seed
+    from gongji.services.clock import iso
+    from gongji.services.operations.demo import identities, seed
 
     data = seed(ctx)
-    table = Table(title="演示数据与令牌（24 小时有效）")
-    table.add_column("角色")
-    table.add_column("主体")
-    table.add_column("令牌", overflow="fold")
-    table.add_row("operator", "运营管理", settings.admin_token)
-    for key, person in data["persons"].items():
-        token, _ = issue_token(settings.signing_key, "person", person["psn_no"], 86400, ctx.now())
-        table.add_row("person", f"{person['psn_name']} {person['psn_no']} ({key})", token)
-    for code in data["institutions"]:
-        token, _ = issue_token(settings.signing_key, "institution", code, 86400, ctx.now())
-        table.add_row("institution", code, token)
-    for region in ("542500", "451000"):
-        token, _ = issue_token(settings.signing_key, "clerk", f"clerk-{region}", 86400,
-                               ctx.now(), region)
-        table.add_row("clerk", f"clerk-{region}", token)
-    console.print(table)
-    console.print(f"[bold green]gongji 演示服务：http://{host}:{port}/  (API 文档 /docs)[/]")
+    now = ctx.now()
+
+    def token(role: str, subject: str, admdvs: str | None = None) -> str:
+        return issue_token(settings.signing_key, role, subject, DEMO_TTL_S, now, admdvs)[0]
+
+    found = {i["fixmedins_code"]: i for i in identities(ctx)["institutions"]}
+    return {
+        "server": base_url,
+        "expires_at": iso(now + timedelta(seconds=DEMO_TTL_S)),
+        "operator": {"token": settings.admin_token},
+        "persons": {key: {"psn_name": p["psn_name"], "psn_no": p["psn_no"],
+                          "certno": p["certno"], "insutype": p["insutype"],
+                          "insuplc_admdvs": p["insuplc_admdvs"], "card_no": p["card_no"],
+                          "token": token("person", p["psn_no"])}
+                    for key, p in data["persons"].items()},
+        "institutions": {code: {"fixmedins_name": found[code]["fixmedins_name"],
+                                "fixmedins_type": found[code]["fixmedins_type"],
+                                "admdvs": found[code]["admdvs"],
+                                "token": token("institution", code)}
+                         for code in data["institutions"]},
+        "clerks": {f"clerk-{region}": {"admdvs": region,
+                                       "token": token("clerk", f"clerk-{region}", region)}
+                   for region in ("542500", "451000")},
+    }
 
 
-@app.command()
+def demo_lines(demo: dict) -> list[str]:
+    """One identity a line, fields tab-separated, never wrapped:
+    role, name, number (psn_no | fixmedins_code | clerk id), ID number | region, token."""
+    rows = [("operator", "运营管理", "-", "-", demo["operator"]["token"])]
+    rows += [("person", p["psn_name"], p["psn_no"], p["certno"], p["token"])
+             for p in demo["persons"].values()]
+    rows += [("institution", i["fixmedins_name"], code, i["admdvs"], i["token"])
+             for code, i in demo["institutions"].items()]
+    rows += [("clerk", "经办人员", clerk_id, c["admdvs"], c["token"])
+             for clerk_id, c in demo["clerks"].items()]
+    return ["\t".join(row) for row in rows]
+
+
+def _write_demo_file(path: Path, demo: dict) -> None:
+    """Whole or not at all, readable by its owner only (it holds the operator's token)."""
+    import json
+    import os
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(demo, handle, ensure_ascii=False, indent=2)
+        handle.write("\n")
+    os.replace(partial, path)
+
+
+def _print_demo(ctx, settings: Settings, host: str, port: int,  # noqa: ANN001
+                demo_file: Path) -> None:
+    """Plain lines, not a table: each token stays whole on its line whatever the width."""
+    from gongji.services.operations.demo import certnos
+
+    base_url = f"http://{host}:{port}"
+    demo = demo_identities(ctx, settings, base_url)
+    _write_demo_file(demo_file, demo)
+    typer.echo(f"# 演示数据与令牌（有效至 {demo['expires_at']}），每行一个身份，字段以制表符分隔")
+    typer.echo("# 角色\t名称\t人员编号/机构编码/经办人员\t身份证号/统筹区\t令牌")
+    for line in demo_lines(demo):
+        typer.echo(line)
+    typer.echo(f"# 同样写入演示文件：{demo_file.resolve()}")
+    expected = certnos()
+    stale = [p["psn_name"] for key, p in demo["persons"].items() if p["certno"] != expected[key]]
+    if stale:
+        typer.echo(f"# 注意：{'、'.join(stale)} 的身份证号是旧演示数据的号码（性别位有误），"
+                   "删除数据库文件后重新启动即可更新")
+    typer.echo(f"# gongji 演示服务：{base_url}/  (API 文档 /docs)")
+
+
+@_command(app)
 def demo(db: DbOption = None) -> None:
-    """Seed the demo dataset of families for both regions (safe to re-run)."""
+    """装入两个统筹区的演示家庭数据（可重复运行）。"""
     from gongji.services.context import Context
     from gongji.services.operations.demo import seed
     from gongji.store.db import make_engine
@@ -103,9 +231,9 @@ def demo(db: DbOption = None) -> None:
     console.print(f"演示数据：{len(data['persons'])} 人，{len(data['institutions'])} 家机构")
 
 
-@db_app.command("upgrade")
+@_command(db_app, "upgrade")
 def db_upgrade(db: DbOption = None) -> None:
-    """Migrate the database to the newest revision."""
+    """将数据库迁移到最新版本。"""
     from gongji.store.migrate import current, upgrade
 
     settings = _settings(db)
@@ -113,9 +241,9 @@ def db_upgrade(db: DbOption = None) -> None:
     console.print(f"数据库版本：{current(settings.db_url)}")
 
 
-@db_app.command("current")
+@_command(db_app, "current")
 def db_current(db: DbOption = None) -> None:
-    """Print the database's migration revision."""
+    """显示数据库当前的迁移版本。"""
     from gongji.store.migrate import current
 
     console.print(current(_settings(db).db_url) or "（空库）")
@@ -123,11 +251,11 @@ def db_current(db: DbOption = None) -> None:
 
 # --- operations: imports, exports, tokens, verify, reports, corrections -------------------------
 
-token_app = typer.Typer(help="访问令牌")
-report_app = typer.Typer(help="统计报表")
-credit_app = typer.Typer(help="个人账户划入的更正")
-export_app = typer.Typer(help="导出")
-idempotency_app = typer.Typer(help="幂等记录（报文号/幂等键的首次应答）的保留与清理")
+token_app = _typer("访问令牌")
+report_app = _typer("统计报表")
+credit_app = _typer("个人账户划入的更正")
+export_app = _typer("导出")
+idempotency_app = _typer("幂等记录（报文号/幂等键的首次应答）的保留与清理")
 app.add_typer(token_app, name="token")
 app.add_typer(report_app, name="report")
 app.add_typer(credit_app, name="credit")
@@ -159,18 +287,18 @@ class ImportKind(str, Enum):
     credits = "credits"
 
 
-@app.command("import")
+@_command(app, "import")
 def import_file(
-    kind: Annotated[ImportKind, typer.Argument(help="persons | kinships | institutions | credits")],
+    kind: Annotated[ImportKind, typer.Argument(
+        help="数据类型：persons 人员 | kinships 亲属关系 | institutions 定点机构 | credits 账户划入")],
     file: Annotated[Path, typer.Argument(help=".csv（UTF-8）或 .xlsx，列名见 README")],
     db: DbOption = None,
     rejects: Annotated[Path | None, typer.Option(help="拒绝行文件；默认 FILE.rejects.csv")] = None,
     batch_size: Annotated[int, typer.Option(min=1, max=200_000, help="每批行数")] = 20_000,
 ) -> None:
-    """Import a file; bad rows go to the rejects file, good rows go in. Safe to re-run.
+    """导入文件：合格行入库，不合格行写入拒绝行文件；可重复运行。
 
-    Exit status: 0 every row went in (or was already there), 1 some rows were rejected,
-    2 the file could not be read (nothing imported)."""
+    退出码：0 全部入库（或已存在），1 有行被拒绝，2 文件无法读取（未导入任何数据）。"""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
     from gongji.services.operations.imports import KIND, ImportFileError, run_import
@@ -196,6 +324,8 @@ def import_file(
     table.add_row(*(str(n) for n in (summary.rows, summary.inserted, summary.updated,
                                       summary.unchanged, summary.rejected)))
     console.print(table)
+    if summary.encoding:
+        console.print(f"文件编码：{summary.encoding}")
     if summary.rejected:
         reasons = "，".join(f"{code} {n}" for code, n in sorted(summary.reasons.items()))
         console.print(f"[yellow]拒绝行[/]（{reasons}）已写入 {summary.rejects_path}",
@@ -203,7 +333,7 @@ def import_file(
         raise typer.Exit(1)
 
 
-@export_app.command("entries")
+@_command(export_app, "entries")
 def export_entries(
     psn_no: Annotated[str, typer.Option("--psn-no", help="人员编号")],
     out: Annotated[Path, typer.Option(help="输出文件 .csv 或 .xlsx")],
@@ -211,7 +341,7 @@ def export_entries(
     date_to: Annotated[str | None, typer.Option("--to", help="截止日期 YYYY-MM-DD（含）")] = None,
     db: DbOption = None,
 ) -> None:
-    """Export a person's account entries (使用明细) for a period to CSV or Excel."""
+    """将某人一段时间内的账户使用明细导出为 CSV 或 Excel。"""
     from gongji.domain.errors import DomainError
     from gongji.services.reads import export
 
@@ -230,17 +360,18 @@ def export_entries(
     console.print(f"已导出 {len(rows)} 条明细到 {out}")
 
 
-@token_app.command("issue")
+@_command(token_app, "issue")
 def token_issue(
-    role: Annotated[str, typer.Option(help="person | institution | clerk")],
+    role: Annotated[str, typer.Option(
+        help="角色：person 参保人 | institution 定点医药机构 | clerk 经办人员")],
     subject: Annotated[str, typer.Option(help="人员编号 | 定点医药机构编码 | 经办人员编号")],
     ttl_s: Annotated[int, typer.Option("--ttl-s", min=1, max=30 * 24 * 3600,
                                        help="有效期（秒）")] = 3600,
     admdvs: Annotated[str | None, typer.Option(help="经办人员所属统筹区（clerk 必填）")] = None,
     db: DbOption = None,
 ) -> None:
-    """Issue a signed token (prints only the token, for scripts). Needs the same
-    GONGJI_ADMIN_TOKEN / GONGJI_SECRET_KEY as the server that will check it."""
+    """签发令牌（只打印令牌本身，便于脚本使用）。须与校验它的服务使用相同的
+    GONGJI_ADMIN_TOKEN / GONGJI_SECRET_KEY。"""
     from gongji.api.auth import issue_token
     from gongji.domain.errors import DomainError
     from gongji.services.clock import iso
@@ -260,10 +391,9 @@ def token_issue(
     err_console.print(f"{role} {subject} 的令牌，有效至 {iso(expires_at)}")
 
 
-@app.command()
+@_command(app)
 def verify(db: DbOption = None) -> None:
-    """Recompute every balance from the journal and check every money invariant.
-    Exit status 1 names each violation."""
+    """按记账流水重算每个余额并核验全部资金不变量；退出码 1 时逐条列出违反之处。"""
     from gongji.services.operations.verify import verify as run_verify
 
     ctx = _context(db)
@@ -292,7 +422,7 @@ def verify(db: DbOption = None) -> None:
     console.print("[bold green]全部核验通过[/]")
 
 
-@report_app.command("monthly")
+@_command(report_app, "monthly")
 def report_monthly(
     region: Annotated[str, typer.Option(help="统筹区 admdvs，如 542500")],
     month: Annotated[str, typer.Option(help="月份 YYYY-MM（北京时间）")],
@@ -301,7 +431,7 @@ def report_monthly(
     chart: Annotated[Path | None, typer.Option(help="图表 PNG；默认 gongji-R-YYYY-MM.png")] = None,
     db: DbOption = None,
 ) -> None:
-    """Bindings opened/ended, mutual-aid uses and amounts by scene, top institutions."""
+    """月报：新建与解除的绑定、按场景的共济次数与金额、共济最多的定点机构。"""
     from gongji.domain.errors import DomainError
     from gongji.domain.money import yuan_text
     from gongji.services.operations import report
@@ -327,11 +457,10 @@ def report_monthly(
     console.print(f"报表：{out}  图表：{chart}")
 
 
-@credit_app.command("reverse")
+@_command(credit_app, "reverse")
 def credit_reverse(ref: Annotated[str, typer.Argument(help="划入流水号")],
                    db: DbOption = None) -> None:
-    """Reverse a wrong credit (划入冲正) with a compensating journal transaction;
-    refused (CREDIT_SPENT) when the account no longer holds the money."""
+    """划入冲正：以一笔反向记账交易冲销错误的划入；账户余额已不足时拒绝（CREDIT_SPENT）。"""
     from gongji.domain.errors import DomainError
     from gongji.services.money.credits import reverse_credit
 
@@ -347,18 +476,17 @@ def credit_reverse(ref: Annotated[str, typer.Argument(help="划入流水号")],
 
 
 
-@idempotency_app.command("purge")
+@_command(idempotency_app, "purge")
 def idempotency_purge(
     older_than_days: Annotated[int | None, typer.Option(
         min=1, max=36500, help="删除早于该天数的记录；默认 GONGJI_IDEMPOTENCY_RETENTION_DAYS")] = None,
     batch_size: Annotated[int, typer.Option(min=1, max=100_000, help="每批删除条数")] = 1000,
     db: DbOption = None,
 ) -> None:
-    """Delete exactly-once records older than the retention period, in batches.
+    """分批删除超过保留期的幂等记录。
 
-    A retry after its record is gone is evaluated again: a settlement's msgid is still
-    refused by the settlement itself (MSGID_ALREADY_SETTLED), reversals and premiums by
-    their own state; see README "Exactly once"."""
+    记录删除后的重试会重新处理：结算的报文号仍由结算本身拒绝（MSGID_ALREADY_SETTLED），
+    冲正与代缴由其自身状态拒绝；见 README "Exactly once"。"""
     from datetime import timedelta
 
     from gongji.services.clock import iso

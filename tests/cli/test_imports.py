@@ -236,16 +236,16 @@ def _id(world, person: dict) -> int:  # noqa: ANN001
 
 def test_a_file_that_cannot_be_read_imports_nothing(cli, world):
     missing = cli.csv("missing.csv", ["公民身份号码", "姓名"], [[certno(21), "格桑"]])
-    gbk = cli.tmp / "gbk.csv"
-    gbk.write_bytes(("公民身份号码,姓名,险种类型,参保地医保区划\n"
-                     f"{certno(22)},格桑,310,542500\n").encode("gbk"))
+    utf16 = cli.tmp / "utf16.csv"  # neither UTF-8 nor GB18030
+    utf16.write_bytes(("公民身份号码,姓名,险种类型,参保地医保区划\n"
+                       f"{certno(22)},格桑,310,542500\n").encode("utf-16"))
     before = table_counts(world)
 
     no_columns = cli("import", "persons", str(missing))
-    not_utf8 = cli("import", "persons", str(gbk))
+    unreadable = cli("import", "persons", str(utf16))
 
     assert no_columns.exit_code == 2 and "险种类型" in no_columns.output
-    assert not_utf8.exit_code == 2 and "UTF-8" in not_utf8.output
+    assert unreadable.exit_code == 2 and "UTF-8" in unreadable.output
     assert table_counts(world) == before
 
 
@@ -329,3 +329,14 @@ def test_a_rest_credit_racing_a_bulk_batch_with_the_same_ref_is_never_booked_twi
         assert not [r for r in verify(world.ctx) if r.total]
     finally:
         world.close()
+
+
+def test_the_rejects_file_cannot_be_the_file_imported(cli, world):
+    people = cli.csv("people.csv", ["公民身份号码", "姓名", "险种类型", "参保地医保区划"],
+                     [[certno(23), "格桑", "310", "542500"]])
+    content = people.read_bytes()
+
+    result = cli("import", "persons", str(people), "--rejects", str(people))
+
+    assert result.exit_code == 2 and "拒绝文件" in result.output
+    assert people.read_bytes() == content

@@ -338,12 +338,15 @@ class Summary:
     bulk: bool = False
     batches: int = 0
     reasons: dict[str, int] = field(default_factory=dict)
+    encoding: str | None = None  # a CSV's, as detected ("UTF-8", "GB18030"...); None: .xlsx
 
     def count(self, outcome: str, n: int = 1) -> None:
         setattr(self, outcome, getattr(self, outcome) + n)
 
 
 def rejects_path_for(path: Path) -> Path:
+    """Beside the file, named after it without its extension, always CSV (UTF-8 with BOM):
+    persons.csv and persons.xlsx both → persons.rejects.csv."""
     return path.with_name(path.stem + ".rejects.csv")
 
 
@@ -351,14 +354,16 @@ def run_import(ctx: Context, kind: str, path: Path, *, rejects_path: Path | None
                batch_size: int = DEFAULT_BATCH, bulk: bool | None = None,
                on_start: Callable[[int], None] | None = None,
                on_progress: Callable[[int], None] | None = None) -> Summary:
-    """Import `path`; bad rows go to the rejects file (default FILE.rejects.csv)."""
+    """Import `path`; bad rows go to the rejects file (default rejects_path_for(path))."""
     spec = KIND[kind]
     table = open_table(path, spec.columns)
     if kind == "credits" and not {"psn_no", "certno"} & table.positions.keys():
         raise ImportFileError("缺少必需的列：人员编号 或 公民身份号码（至少一列）")
     use_bulk = ctx.engine.dialect.name == "postgresql" if bulk is None else bulk
-    summary = Summary(kind, bulk=use_bulk)
+    summary = Summary(kind, bulk=use_bulk, encoding=table.encoding)
     summary.rejects_path = rejects_path or rejects_path_for(path)
+    if summary.rejects_path.resolve() == path.resolve():  # it would be emptied first
+        raise ImportFileError("拒绝文件不能与导入文件相同")
     rejects = RejectsFile(summary.rejects_path, table.headers)
     if on_start:
         on_start(table.total)

@@ -1,8 +1,10 @@
-"""Import files: CSV (UTF-8, with or without BOM) or Excel (.xlsx), Chinese or national
-column names; and the rejects file that reports every bad row with its line number."""
+"""Import files: CSV (UTF-8 with or without BOM, or GB18030/GBK as a Chinese Excel saves
+"CSV（逗号分隔）") or Excel (.xlsx), Chinese or national column names; and the rejects
+file that reports every bad row with its line number."""
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 from collections.abc import Iterator
@@ -47,6 +49,7 @@ class Table:
     positions: dict[str, int]  # field -> column index
     total: int  # data rows (an estimate for CSV with quoted line breaks)
     _rows: Iterator[tuple[int, list[str]]]
+    encoding: str | None = None  # a CSV's, as the summary names it ("GB18030"); None: .xlsx
 
     def rows(self) -> Iterator[tuple[int, list[str]]]:
         return self._rows
@@ -67,13 +70,16 @@ def open_table(path: Path, columns: tuple[Column, ...]) -> Table:
     suffix = path.suffix.lower()
     if not path.is_file():
         raise ImportFileError(f"文件不存在：{path}")
+    encoding = None
     if suffix == ".csv":
-        headers, rows, total = _csv(path)
+        encoding = detect_encoding(path)
+        headers, rows, total = _csv(path, encoding)
     elif suffix == ".xlsx":
         headers, rows, total = _xlsx(path)
     else:
-        raise ImportFileError(f"只支持 .csv（UTF-8）和 .xlsx 文件：{path.name}")
-    return Table(path, headers, _positions(headers, columns), total, rows)
+        raise ImportFileError(f"只支持 .csv（UTF-8 或 GB18030/GBK）和 .xlsx 文件：{path.name}")
+    return Table(path, headers, _positions(headers, columns), total, rows,
+                 encoding.label if encoding else None)
 
 
 def _positions(headers: list[str], columns: tuple[Column, ...]) -> dict[str, int]:
@@ -92,17 +98,72 @@ def _positions(headers: list[str], columns: tuple[Column, ...]) -> dict[str, int
     return positions
 
 
-def _csv(path: Path) -> tuple[list[str], Iterator[tuple[int, list[str]]], int]:
+@dataclass(frozen=True)
+class Encoding:
+    codec: str  # to read the file with: utf-8-sig, utf-8 or gb18030
+    label: str  # as the import summary names it
+    newlines: int  # b"\n" in the file
+
+
+_LABELS = {"utf-8-sig": "UTF-8（带 BOM）", "utf-8": "UTF-8", "gb18030": "GB18030"}
+_SAVE_AS = "请在 Excel 中另存为“CSV UTF-8（逗号分隔）”后再导入"
+
+
+def detect_encoding(path: Path, chunk_size: int = 1 << 20) -> Encoding:
+    """UTF-8 (with or without BOM), else GB18030 (which contains GBK and GB2312): the first
+    in which the WHOLE file decodes strictly, so a bad byte anywhere refuses the file before
+    anything is imported. Chinese text in GB18030 is in practice never valid UTF-8, hence
+    UTF-8 first. Decoded incrementally: a character cut between two chunks is joined, not
+    taken for a bad byte. A file that starts with the UTF-8 BOM is UTF-8 or nothing."""
     with path.open("rb") as raw:
-        total = max(sum(chunk.count(b"\n") for chunk in iter(lambda: raw.read(1 << 20), b""))
-                    - 1, 0)
-    handle = path.open(encoding="utf-8-sig", newline="")
+        head = raw.read(3)
+    bom = head.startswith(codecs.BOM_UTF8)
+    newlines, utf8_bad = _decode_all(path, "utf-8", chunk_size)
+    if utf8_bad is None:
+        codec = "utf-8-sig" if bom else "utf-8"
+        return Encoding(codec, _LABELS[codec], newlines)
+    if bom:
+        raise ImportFileError(f"文件以 UTF-8 的 BOM 开头，但第 {utf8_bad} 行附近不是 UTF-8 编码"
+                              f"（可能混有其他编码的内容），{_SAVE_AS}")
+    newlines, gb_bad = _decode_all(path, "gb18030", chunk_size)
+    if gb_bad is None:
+        return Encoding("gb18030", _LABELS["gb18030"], newlines)
+    utf16 = ("（这是 UTF-16 文件，例如 Excel 的“Unicode 文本”）"
+             if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) else "")
+    raise ImportFileError(f"无法识别文件编码：第 {max(utf8_bad, gb_bad)} 行附近既不是 UTF-8 "
+                          f"也不是 GB18030（GBK）编码{utf16}，{_SAVE_AS}")
+
+
+def _decode_all(path: Path, codec: str, chunk_size: int) -> tuple[int, int | None]:
+    """(newlines read, None) when the whole file decodes, else (…, the line of the first
+    byte that does not)."""
+    decoder = codecs.getincrementaldecoder(codec)("strict")
+    newlines = 0
+    with path.open("rb") as raw:
+        while chunk := raw.read(chunk_size):
+            pending = len(decoder.getstate()[0])  # the start of a character cut last time
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as exc:
+                return newlines, newlines + chunk[:max(exc.start - pending, 0)].count(b"\n") + 1
+            newlines += chunk.count(b"\n")
+    try:
+        decoder.decode(b"", final=True)  # a character cut by the end of the file
+    except UnicodeDecodeError:
+        return newlines, newlines + 1
+    return newlines, None
+
+
+def _csv(path: Path, encoding: Encoding) -> tuple[list[str], Iterator[tuple[int, list[str]]],
+                                                  int]:
+    total = max(encoding.newlines - 1, 0)
+    handle = path.open(encoding=encoding.codec, newline="")
     try:
         reader = csv.reader(handle)
         headers = next(reader, None)
-    except UnicodeDecodeError:
+    except UnicodeDecodeError:  # changed since it was checked
         handle.close()
-        raise ImportFileError("文件不是 UTF-8 编码，请另存为“CSV UTF-8”后再导入") from None
+        raise ImportFileError(f"文件不是 {encoding.label} 编码，{_SAVE_AS}") from None
     if not headers:
         handle.close()
         raise ImportFileError("文件是空的")
@@ -115,9 +176,9 @@ def _csv(path: Path) -> tuple[list[str], Iterator[tuple[int, list[str]]], int]:
                     if any(cell.strip() for cell in cells):
                         yield line, cells
                     line = reader.line_num + 1
-            except UnicodeDecodeError:
-                raise ImportFileError(f"第 {line} 行附近不是 UTF-8 编码，"
-                                      "请另存为“CSV UTF-8”后再导入") from None
+            except UnicodeDecodeError:  # changed since it was checked
+                raise ImportFileError(f"第 {line} 行附近不是 {encoding.label} 编码，"
+                                      f"{_SAVE_AS}") from None
             except csv.Error as exc:
                 raise ImportFileError(f"第 {line} 行 CSV 格式错误：{exc}") from None
 
