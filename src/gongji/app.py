@@ -5,6 +5,7 @@ depends on the pages."""
 from __future__ import annotations
 
 from fastapi import FastAPI
+from fastapi.responses import FileResponse
 
 from gongji.api import errors, observability, openapi
 from gongji.api.bodyguard import BodyGuard
@@ -24,6 +25,9 @@ from gongji.store.db import make_engine
 from gongji.store.migrate import upgrade
 from gongji.web import pages
 
+FAVICON = pages.HERE / "static" / "favicon.svg"
+FAVICON_URL = "/static/favicon.svg"
+
 
 def create_app(settings: Settings, *, context: Context | None = None,
                migrate: bool = True) -> FastAPI:
@@ -31,8 +35,11 @@ def create_app(settings: Settings, *, context: Context | None = None,
     if migrate:
         upgrade(settings.db_url)
     ctx = context or Context(make_engine(settings.db_url))
+    # The documentation pages are served by openapi.serve_docs from local files, not
+    # FastAPI's own, which load Swagger UI and ReDoc from a CDN.
     app = FastAPI(title="gongji 家庭共济", version="1.0",
-                  description="家庭共济（门诊共济）个人账户：绑定、结算、代缴、查询与对账")
+                  description="家庭共济（门诊共济）个人账户：绑定、结算、代缴、查询与对账",
+                  docs_url=None, redoc_url=None)
     app.state.settings = settings
     app.state.ctx = ctx
     errors.install(app)
@@ -40,12 +47,18 @@ def create_app(settings: Settings, *, context: Context | None = None,
     # Last added runs first: the observer sees every answer, the headers go on every
     # answer (the guard's 401/413 too), and the guard sits next to the routes.
     app.add_middleware(BodyGuard)
-    app.add_middleware(SecurityHeaders, docs_paths=_docs_paths(app))
+    app.add_middleware(SecurityHeaders, docs_paths=openapi.DOCS_PAGES)
     app.add_middleware(observability.RequestObserver)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict:
         return {"status": "ok"}
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> FileResponse:
+        """Browsers ask for it on every page that names no icon (JSON, the API's errors)."""
+        return FileResponse(FAVICON, media_type="image/svg+xml",
+                            headers={"Cache-Control": "public, max-age=86400"})
 
     app.include_router(operator_router)
     app.include_router(credits_router)
@@ -59,12 +72,8 @@ def create_app(settings: Settings, *, context: Context | None = None,
     app.include_router(institution_router)
     app.include_router(pages.router)
     app.mount("/static", pages.static, name="static")
+    openapi.serve_docs(app, favicon_url=FAVICON_URL)
     return app
-
-
-def _docs_paths(app: FastAPI) -> tuple[str, ...]:
-    return tuple(path for path in (app.docs_url, app.swagger_ui_oauth2_redirect_url,
-                                   app.redoc_url) if path)
 
 
 def app_from_env() -> FastAPI:

@@ -165,6 +165,8 @@ ROWS: tuple[Row, ...] = (
     Row("GET", "/openapi.json", public(), fixed("/openapi.json")),
     Row("GET", "/docs", public(), fixed("/docs")),
     Row("GET", "/docs/oauth2-redirect", public(), fixed("/docs/oauth2-redirect")),
+    Row("GET", "/docs-static", public(), fixed("/docs-static/swagger-ui.css")),
+    Row("GET", "/favicon.ico", public(), fixed("/favicon.ico")),
     Row("GET", "/redoc", public(), fixed("/redoc")),
     Row("GET", "/", public(), fixed("/")),
     Row("GET", "/portal", public(), fixed("/portal")),

@@ -3,10 +3,12 @@
 - The pages (/, /portal, /hall, /counter) load only their own /static scripts and styles
   (no inline script or style, no third party), draw QR codes from /web/qr.svg and call the
   API on the same origin: "self" only.
-- /docs and /redoc (FastAPI's Swagger UI and ReDoc) load their bundles from a CDN and
-  start with one inline script: they get a policy naming that CDN and the SHA-256 of the
-  inline scripts of the very page sent, computed here, so no 'unsafe-inline' script.
-  Their styles are set inline by the bundles themselves: 'unsafe-inline' styles there only.
+- /docs and /redoc (Swagger UI and ReDoc) load their bundles from this server
+  (/docs-static, api/openapi.py), no CDN, and start with one inline script: they get
+  "self" plus the SHA-256 of the inline scripts of the very page sent, computed here, so no
+  'unsafe-inline' script. Their styles are set inline by the bundles themselves
+  (ReDoc's page has a <style> too): 'unsafe-inline' styles there only. ReDoc runs its
+  search in a worker made from a blob: URL.
 - Anything else (JSON, CSV, SVG, CSS) is never a document to run: default-src 'none'.
 """
 
@@ -24,21 +26,18 @@ PAGE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 's
             "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
             "frame-ancestors 'none'")
 OTHER_CSP = "default-src 'none'; frame-ancestors 'none'"
-DOCS_CDN = "https://cdn.jsdelivr.net"
-_DOCS_CSP = ("default-src 'none'; script-src {hashes} " + DOCS_CDN + "; "
-             "style-src 'unsafe-inline' " + DOCS_CDN + " https://fonts.googleapis.com; "
-             "font-src https://fonts.gstatic.com; "
-             "img-src 'self' data: https://fastapi.tiangolo.com https://cdn.redoc.ly; "
-             "connect-src 'self'; worker-src blob:; object-src 'none'; base-uri 'none'; "
+_DOCS_CSP = ("default-src 'none'; script-src 'self'{hashes}; "
+             "style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; "
+             "worker-src blob:; object-src 'none'; base-uri 'none'; form-action 'self'; "
              "frame-ancestors 'none'")
 _INLINE_SCRIPT = re.compile(rb"<script>(.*?)</script>", re.S)
 
 
 def docs_csp(html: bytes) -> str:
-    hashes = " ".join(
-        "'sha256-%s'" % base64.b64encode(hashlib.sha256(script).digest()).decode()
+    hashes = "".join(
+        " 'sha256-%s'" % base64.b64encode(hashlib.sha256(script).digest()).decode()
         for script in _INLINE_SCRIPT.findall(html))
-    return _DOCS_CSP.format(hashes=hashes or "'none'")
+    return _DOCS_CSP.format(hashes=hashes)
 
 
 class SecurityHeaders:

@@ -1,13 +1,33 @@
 """The OpenAPI document tells the refusals too, so a client (or a fuzzer) can hold every
 answer to it: each /api/v1 operation lists the error statuses of the conventions with
 their `{"code", "message"}` body; the gateway documents its envelope in and out, and
-that business refusals come back as HTTP 200 with `infcode: -1`."""
+that business refusals come back as HTTP 200 with `infcode: -1`.
+
+The documentation pages (Swagger UI at /docs, ReDoc at /redoc) load their bundles from
+this server, not a CDN, so they work without internet: the files come from the
+`fastapi-offline` wheel (Swagger UI 5, ReDoc 2), mounted at /docs-static, following
+FastAPI's "Self-hosting JavaScript and CSS for docs"."""
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from importlib.resources import files
+
+from fastapi import FastAPI, Request
+from fastapi.openapi.docs import (
+    get_redoc_html,
+    get_swagger_ui_html,
+    get_swagger_ui_oauth2_redirect_html,
+)
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
 
 from gongji.api.gateway_codes import listed
+
+DOCS_URL = "/docs"
+OAUTH2_REDIRECT_URL = "/docs/oauth2-redirect"
+REDOC_URL = "/redoc"
+DOCS_PAGES = (DOCS_URL, OAUTH2_REDIRECT_URL, REDOC_URL)
+DOCS_STATIC = "/docs-static"
 
 ERROR = {"type": "object", "required": ["code", "message"],
          "properties": {"code": {"type": "string", "description": "稳定的错误代码"},
@@ -95,3 +115,34 @@ def _gateway(operation: dict, error_ref: dict) -> None:
                 "content": error_ref},
         "413": {"description": REST_ERRORS["413"], "content": error_ref},
     }
+
+
+def serve_docs(app: FastAPI, *, favicon_url: str) -> None:
+    """Swagger UI, its OAuth2 redirect and ReDoc, with every asset from this server. The app
+    is made with docs_url=None and redoc_url=None, so FastAPI's CDN pages are not there."""
+    static = files("fastapi_offline") / "static"
+    app.mount(DOCS_STATIC, StaticFiles(directory=str(static)), name="docs-static")
+    openapi_url = app.openapi_url or "/openapi.json"
+
+    @app.get(DOCS_URL, include_in_schema=False)
+    def swagger_ui(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "")
+        return get_swagger_ui_html(
+            openapi_url=root + openapi_url, title=f"{app.title} - Swagger UI",
+            oauth2_redirect_url=root + OAUTH2_REDIRECT_URL,
+            swagger_js_url=f"{root}{DOCS_STATIC}/swagger-ui-bundle.js",
+            swagger_css_url=f"{root}{DOCS_STATIC}/swagger-ui.css",
+            swagger_favicon_url=root + favicon_url,
+            swagger_ui_parameters=app.swagger_ui_parameters)
+
+    @app.get(OAUTH2_REDIRECT_URL, include_in_schema=False)
+    def swagger_ui_redirect() -> HTMLResponse:
+        return get_swagger_ui_oauth2_redirect_html()
+
+    @app.get(REDOC_URL, include_in_schema=False)
+    def redoc(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "")
+        return get_redoc_html(
+            openapi_url=root + openapi_url, title=f"{app.title} - ReDoc",
+            redoc_js_url=f"{root}{DOCS_STATIC}/redoc.standalone.js",
+            redoc_favicon_url=root + favicon_url, with_google_fonts=False)
