@@ -9,6 +9,8 @@ from typing import Annotated
 
 import jwt
 from fastapi import Depends, Request
+from starlette.datastructures import Headers
+from starlette.types import Scope
 
 from gongji.domain.errors import refuse
 
@@ -73,10 +75,20 @@ def authenticate(app_state: object, authorization: str) -> Principal:
                         app_state.ctx.now())
 
 
-def principal(request: Request) -> Principal:
-    found = authenticate(request.app.state, request.headers.get("authorization", ""))
-    request.state.principal = found
+def caller_of(scope: Scope) -> Principal:
+    """The caller of this request, decoded once per request: the body guard (before the
+    body is read) and the route dependency (before or after it) share the answer."""
+    state = scope.setdefault("state", {})
+    found = state.get("principal")
+    if found is None:
+        found = authenticate(scope["app"].state,
+                             Headers(scope=scope).get("authorization", ""))
+        state["principal"] = found
     return found
+
+
+def principal(request: Request) -> Principal:
+    return caller_of(request.scope)
 
 
 def require(*roles: str):  # noqa: ANN201

@@ -3,7 +3,7 @@ its route's limit, nor kept waiting on once the client has hung up.
 
 An ASGI middleware that wraps `receive`. The first time the app asks for the body (FastAPI
 reads it before a route's dependencies run, the gateway after), the guard checks the
-bearer token of /api/v1 and /fsi calls with the routes' own decode (auth.authenticate) and
+bearer token of /api/v1 and /fsi calls with the routes' own decode (auth.caller_of) and
 the declared Content-Length; then it counts the bytes as they stream in. A request whose
 body nobody asks for (a GET, a 404, a dependency's 401) costs nothing more than before.
 Deciding at the first `receive` rather than before routing keeps the route template in
@@ -20,7 +20,7 @@ from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gongji.api.auth import authenticate
+from gongji.api.auth import caller_of
 from gongji.domain.errors import DomainError, refuse
 
 AUTHENTICATED_PREFIXES = ("/api/v1/", "/fsi/")
@@ -94,7 +94,7 @@ class _GuardedBody:
         headers = Headers(scope=self._scope)
         if self._scope["path"].startswith(AUTHENTICATED_PREFIXES):
             try:
-                authenticate(self._scope["app"].state, headers.get("authorization", ""))
+                caller_of(self._scope)
             except DomainError as error:
                 raise BodyRefused(error) from None
         declared = headers.get("content-length", "")

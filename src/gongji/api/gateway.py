@@ -9,7 +9,7 @@ answer to keep: they run in a read unit of work, with no idempotency record and 
 lock, and a retry is answered afresh; their msgid does not spend a money call's.
 Business refusals are answered with HTTP 200, infcode -1 and a stable err_code.
 
-Numbers in the envelope are parsed as Decimal (parse_float), so an amount reaches
+Numbers in the envelope are parsed as Decimal (exactjson.loads_exactly), so an amount reaches
 money.to_fen as the client wrote it, never rounded through a float.
 """
 
@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import Callable
-from decimal import Decimal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
@@ -28,6 +27,7 @@ from starlette.concurrency import run_in_threadpool
 from gongji.api import errors, observability
 from gongji.api.auth import Institution
 from gongji.api.deps import Ctx
+from gongji.api.exactjson import loads_exactly
 from gongji.api.gateway_codes import (
     CODES,
     MAX_BODY_BYTES,
@@ -133,7 +133,7 @@ def _envelope(raw: bytes) -> dict:
     if len(raw) > MAX_DETAIL_BODY_BYTES:
         raise refuse("INVALID_INPUT", "报文过大")
     try:
-        envelope = json.loads(raw, parse_float=Decimal)
+        envelope = loads_exactly(raw)
     except (ValueError, UnicodeDecodeError, RecursionError):
         raise refuse("INVALID_INPUT", "报文不是合法的 JSON") from None
     if not isinstance(envelope, dict):
