@@ -46,8 +46,14 @@ from gongji.store.uow import UnitOfWork
 router = APIRouter(tags=["gateway"])
 
 
-def _input_data(envelope: dict) -> dict:
-    data = (envelope.get("input") or {}).get("data") if isinstance(envelope.get("input"), dict) else None
+def _input_of(envelope: dict, row: Code) -> dict:
+    """What the row's parser reads: input.data, or the whole input object."""
+    given = envelope.get("input")
+    if row.takes == "input":
+        if not isinstance(given, dict):
+            raise refuse("INVALID_INPUT", "input 须为对象")
+        return given
+    data = given.get("data") if isinstance(given, dict) else None
     if not isinstance(data, dict):
         raise refuse("INVALID_INPUT", "input.data 须为对象")
     return data
@@ -114,7 +120,7 @@ def process(ctx: Context, caller_code: str, raw: bytes) -> tuple[int, dict]:
 
 def _run(ctx: Context, row: Code, code: str, msgid: str, envelope: dict) -> dict:
     """Check the input, then run the code's handler: exactly once if it moves money."""
-    data = _input_data(envelope)
+    data = _input_of(envelope, row)
     command = _command(ctx, row, code, msgid, data)
     if not row.exactly_once:
         return _read(ctx, command)

@@ -53,6 +53,10 @@ class Code:
     metric: str | None  # infno label on gongji_settlements; None: not a settlement, not counted
     description: str
     max_body_bytes: int = MAX_BODY_BYTES
+    # What `parse` is given: "data" is input.data (v1 and most codes); "input" is the whole
+    # input object, for codes whose input holds other members (2203 mdtrtinfo, 2204
+    # feedetail, 2101/2102 druginfo + drugdetail, 9001 signIn).
+    takes: Literal["data", "input"] = "data"
 
     @property
     def exactly_once(self) -> bool:
