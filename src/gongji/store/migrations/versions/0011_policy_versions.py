@@ -1,4 +1,4 @@
-"""region policies as dated versions; the helper's quota (共济额度)
+"""region policies as dated versions
 
 Revision ID: 0011
 Revises: 0010
