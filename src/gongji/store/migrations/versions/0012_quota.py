@@ -1,4 +1,4 @@
-"""region policies as dated versions; the helper's quota (共济额度)
+"""the helper's quota (共济额度) on a binding
 
 Revision ID: 0012
 Revises: 0011
