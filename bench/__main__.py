@@ -23,7 +23,16 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))  # tests/pgserver.py: the throwaway server
 
 import pgserver  # noqa: E402
-from bench import dataset, entries, limit, report, service, sqlite_mode  # noqa: E402
+from bench import (  # noqa: E402
+    catalogue,
+    dataset,
+    entries,
+    feelines,
+    limit,
+    report,
+    service,
+    sqlite_mode,
+)
 from gongji.store.db import make_engine  # noqa: E402
 from gongji.store.migrate import upgrade  # noqa: E402
 
@@ -45,8 +54,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--postings", type=int, default=1_000_000,
                         help="journal size for the usage-details query (10000000 for the full run)")
     parser.add_argument("--queries", type=int, default=2000, help="usage-details calls")
-    parser.add_argument("--only", default="pg,hot,sqlite,entries",
-                        help="parts to run: pg, hot, sqlite, entries")
+    parser.add_argument("--only", default="pg,hot,sqlite,entries,catalogue,feelines",
+                        help="parts to run: pg, hot, sqlite, entries, catalogue, feelines")
+    parser.add_argument("--catalogue-items", type=int, default=50_000,
+                        help="医保目录 items for the catalogue import")
     parser.add_argument("--profile", action="store_true",
                         help="py-spy the service workers during the busiest run")
     return parser.parse_args(argv)
@@ -81,9 +92,17 @@ def main(argv: list[str] | None = None) -> int:
             results["ledger"] = ledger_check(engine)
         if "entries" in parts:
             results["entries"] = entries.run(engine, opts.postings, opts.queries)
+        if "catalogue" in parts:  # bench/catalogue.py; its SQLite side below
+            results["catalogue"] = {"PostgreSQL": catalogue.run(url, opts.catalogue_items)}
+        if "feelines" in parts:  # bench/feelines.py; its SQLite side below
+            results["feelines"] = {"PostgreSQL": feelines.run(url)}
         engine.dispose()
     if "sqlite" in parts:
         results["sqlite"] = sqlite_mode.run(opts, work, stamp)
+    if "catalogue" in parts:
+        results["catalogue"]["SQLite"] = catalogue.run_sqlite(opts.catalogue_items)
+    if "feelines" in parts:
+        results["feelines"]["SQLite"] = feelines.run_sqlite()
     results["elapsed_s"] = round(time.monotonic() - started, 1)
     md = report.write(results, RESULTS, stamp)
     print(md)

@@ -11,7 +11,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from bench.dataset import HOSPITALS_PER_REGION, REGIONS, World
-from gongji.domain.policy import get_policy
+from gongji.domain.policy_files import shipped_policy
 
 HERE = Path(__file__).parent
 
@@ -36,7 +36,7 @@ def install(engine: Engine, world: World) -> tuple[int, int]:
     patients follow the ordinary ones."""
     rules = ", ".join(
         f"('{admdvs}', {rule.deductible_fen}, {rule.ratio_bp}, {rule.annual_cap_fen})"
-        for admdvs in REGIONS for rule in [get_policy(admdvs).fund_rule("hospital")])
+        for admdvs in REGIONS for rule in [shipped_policy(admdvs).fund_rule("hospital")])
     function = (HERE / "limit.sql").read_text().replace("{rules}", rules)
     raw = engine.raw_connection()
     try:

@@ -39,6 +39,10 @@ def verdicts(results: dict) -> dict:
         out["SQLite >= 1000 settlements/s (HTTP, best)"] = max(
             r["service"]["per_s"] for r in sqlite["http"])
         out["SQLite >= 1000 settlements/s (in-process)"] = sqlite["in_process"]["per_s"]
+    for name, run in results.get("catalogue", {}).items():
+        out[f"{name}: {run['items']:,}-item catalogue import <= 10 s"] = run["first"]["s"]
+    for name, run in results.get("feelines", {}).items():
+        out[f"{name}: 1,000-line 2204 <= 1000 ms (p50)"] = run["upload"]["p50_ms"]
     entries = results.get("entries")
     if entries and "p99_ms" in entries:
         out[f"usage details p99 <= 20 ms at {entries['postings_total']:,} postings"] = \
@@ -114,6 +118,14 @@ def render(r: dict) -> str:
             lines.append(f"| {name.replace('_', ' ')} | {e[name]['calls']} | "
                          f"{e[name]['p50_ms']} | {e[name]['p99_ms']} |")
         lines += [f"| all | {e['calls']} | {e['p50_ms']} | {e['p99_ms']} |", ""]
+    if r.get("catalogue"):
+        from bench.catalogue import render as render_catalogue
+
+        lines += render_catalogue(r["catalogue"])
+    if r.get("feelines"):
+        from bench.feelines import render as render_feelines
+
+        lines += render_feelines(r["feelines"])
     if r.get("targets"):
         lines += ["## Targets", "", "| target | measured |", "|---|---:|"]
         lines += [f"| {name} | {value} |" for name, value in r["targets"].items()]

@@ -13,11 +13,13 @@ from gongji.api.gateway import router as gateway_router
 from gongji.api.headers import SecurityHeaders
 from gongji.api.routes.account import router as account_router
 from gongji.api.routes.binding import router as binding_router
+from gongji.api.routes.catalogue import router as catalogue_router
 from gongji.api.routes.credits import router as credits_router
 from gongji.api.routes.hall import router as hall_router
 from gongji.api.routes.institution import router as institution_router
 from gongji.api.routes.operator import router as operator_router
 from gongji.api.routes.person import router as person_router
+from gongji.api.routes.policies import router as policies_router
 from gongji.api.routes.premiums import router as premiums_router
 from gongji.services.context import Context
 from gongji.settings import Settings
@@ -61,6 +63,7 @@ def create_app(settings: Settings, *, context: Context | None = None,
                             headers={"Cache-Control": "public, max-age=86400"})
 
     app.include_router(operator_router)
+    app.include_router(policies_router)
     app.include_router(credits_router)
     app.include_router(observability.router)
     app.include_router(person_router)
@@ -70,6 +73,7 @@ def create_app(settings: Settings, *, context: Context | None = None,
     app.include_router(premiums_router)
     app.include_router(hall_router)
     app.include_router(institution_router)
+    app.include_router(catalogue_router)
     app.include_router(pages.router)
     app.mount("/static", pages.static, name="static")
     openapi.serve_docs(app, favicon_url=FAVICON_URL)

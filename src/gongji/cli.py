@@ -261,6 +261,8 @@ app.add_typer(report_app, name="report")
 app.add_typer(credit_app, name="credit")
 app.add_typer(export_app, name="export")
 app.add_typer(idempotency_app, name="idempotency")
+policy_app = _typer("政策版本：查看、发布、应用到期的规则")  # H3a
+app.add_typer(policy_app, name="policy")
 err_console = Console(stderr=True)
 
 
@@ -272,11 +274,22 @@ def _context(db: str | None):  # noqa: ANN202
 
     url = _settings(db).db_url
     upgrade(url)
-    return Context(make_engine(url))
+    ctx = Context(make_engine(url))
+    _apply_due_policies(ctx)
+    return ctx
+
+
+def _apply_due_policies(ctx) -> None:  # noqa: ANN001
+    """Every command first applies the policy versions that took effect since the last
+    call (auto-end): the same lazy trigger as the REST dependency."""
+    from gongji.services.registry.policies import apply_due_once_a_day
+
+    apply_due_once_a_day(ctx)
 
 
 def _refused(error) -> typer.Exit:  # noqa: ANN001
-    err_console.print(f"[bold red]{error.code}[/] {error.message}")
+    # soft_wrap: a message names a rule or a field, which a wrap at 80 columns would cut
+    err_console.print(f"[bold red]{error.code}[/] {error.message}", soft_wrap=True)
     return typer.Exit(1)
 
 
@@ -285,12 +298,14 @@ class ImportKind(str, Enum):
     kinships = "kinships"
     institutions = "institutions"
     credits = "credits"
+    catalogue = "catalogue"  # 医保目录 (H1)
 
 
 @_command(app, "import")
 def import_file(
     kind: Annotated[ImportKind, typer.Argument(
-        help="数据类型：persons 人员 | kinships 亲属关系 | institutions 定点机构 | credits 账户划入")],
+        help="数据类型：persons 人员 | kinships 亲属关系 | institutions 定点机构 | credits 账户划入"
+             " | catalogue 医保目录")],
     file: Annotated[Path, typer.Argument(help=".csv（UTF-8）或 .xlsx，列名见 README")],
     db: DbOption = None,
     rejects: Annotated[Path | None, typer.Option(help="拒绝行文件；默认 FILE.rejects.csv")] = None,
@@ -407,11 +422,14 @@ def verify(db: DbOption = None) -> None:
         ctx.engine.dispose()
     for result in results:
         verdict = "[green]通过[/]" if not result.total else f"[bold red]{result.total} 处违反[/]"
+        if result.total and result.check.advisory:
+            verdict = f"[yellow]{result.total} 处提示[/]"
         table.add_row(result.check.name, result.check.description, verdict)
     console.print(table)
-    failed = [r for r in results if r.total]
-    for result in failed:  # one line each, never wrapped: operators grep these
-        console.print(f"[bold red]✗ {result.check.name}[/]：{result.check.description}",
+    failed = [r for r in results if r.total and not r.check.advisory]
+    for result in [r for r in results if r.total]:  # one line each: operators grep these
+        mark = "[yellow]! " if result.check.advisory else "[bold red]✗ "
+        console.print(f"{mark}{result.check.name}[/]：{result.check.description}",
                       soft_wrap=True)
         for subject, detail in result.violations:
             console.print(f"  - {subject}：{detail}", soft_wrap=True)
@@ -514,6 +532,71 @@ def _purge_idempotency(ctx, before, batch_size: int) -> int:  # noqa: ANN001
         removed += done
         if done < batch_size:
             return removed
+
+
+# --- 政策版本 (H3a) ------------------------------------------------------------------
+
+
+@_command(policy_app, "show")
+def policy_show(
+    admdvs: Annotated[str, typer.Argument(help="统筹区（如 451000）或省（如 450000）")],
+    on: Annotated[str | None, typer.Option("--date", help="日期 YYYY-MM-DD；默认今天")] = None,
+    db: DbOption = None,
+) -> None:
+    """显示某日生效的政策版本（JSON）：规则、版本号、生效日期、每项的出处。"""
+    import json
+    from datetime import date
+
+    from gongji.domain.errors import DomainError
+    from gongji.services.registry import policies
+
+    ctx = _context(db)
+    try:
+        day = date.fromisoformat(on) if on else None
+        typer.echo(json.dumps(policies.show(ctx, admdvs, day), ensure_ascii=False, indent=2))
+    except ValueError:
+        raise typer.BadParameter("--date 须为 YYYY-MM-DD") from None
+    except DomainError as error:
+        raise _refused(error) from None
+    finally:
+        ctx.engine.dispose()
+
+
+@_command(policy_app, "publish")
+def policy_publish(
+    file: Annotated[Path, typer.Argument(help="政策文件（与 gongji/policies/*.toml 同一格式），"
+                                              "含 admdvs 与要变更的规则")],
+    effective_from: Annotated[str, typer.Option(help="生效日期 YYYY-MM-DD（今天或以后）")],
+    db: DbOption = None,
+) -> None:
+    """发布新的政策版本：文件中列出的规则整体替换，其余不变；出处随版本保存并记入操作日志。"""
+    from gongji.domain.errors import DomainError
+    from gongji.services.binding.actor import Actor
+    from gongji.services.registry import policies
+
+    ctx = _context(db)
+    try:
+        answer = policies.publish_file(ctx, file.read_text(encoding="utf-8"), effective_from,
+                                       Actor("operator", "cli"))
+    except DomainError as error:
+        raise _refused(error) from None
+    finally:
+        ctx.engine.dispose()
+    console.print(f"已发布 {answer['admdvs']} 政策版本 {answer['version']}，"
+                  f"自 {answer['effective_from']} 起生效：{', '.join(answer['rules'])}")
+
+
+@_command(policy_app, "apply-due")
+def policy_apply_due(db: DbOption = None) -> None:
+    """应用已到生效日的政策版本（共济关系自动终止）；每个版本只应用一次，可由计划任务调用。"""
+    from gongji.services.registry.policies import apply_due
+
+    ctx = _context(db)
+    try:
+        ended = apply_due(ctx)
+    finally:
+        ctx.engine.dispose()
+    console.print(f"已应用到期的政策版本，终止共济关系 {len(ended)} 个")
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -30,6 +31,24 @@ class Settings(BaseSettings):
     # Exactly-once records (idempotency table) older than this are removed by
     # `gongji idempotency purge`; a retry after that is evaluated again (README "Exactly once").
     idempotency_retention_days: int = Field(default=90, ge=1, le=36500)
+    # Sign-in through the province's identity service (OpenID Connect; web/oidc.py). Off
+    # while the issuer or the client id is empty: the pages then offer demo and token only.
+    oidc_issuer: str = ""
+    oidc_client_id: str = ""
+    oidc_client_secret: str = ""
+    oidc_scope: str = "openid profile"
+    oidc_public_url: str = ""  # the origin the browser sees, if not the one asked (a proxy)
+    oidc_certno_claim: str = "certno"  # the claim that carries a person's ID number
+    oidc_clerk_claim: str = "clerk_id"  # a clerk's staff id
+    oidc_region_claim: str = "admdvs"  # the region a clerk serves
+    # The channel the portal is (CONTRACT channels): the app knows it, the person is not asked.
+    # The national app is the one channel every region's policy admits (Tibet has no website).
+    portal_channel: Literal["national_app", "mini_program", "wechat", "website", "kiosk"] = (
+        "national_app")
+
+    @property
+    def oidc_enabled(self) -> bool:
+        return bool(self.oidc_issuer and self.oidc_client_id)
 
     def checked(self) -> Settings:
         """Refuse to run with a missing or well-known secret, except in demo mode,

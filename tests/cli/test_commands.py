@@ -24,7 +24,7 @@ def test_db_upgrade_and_current_name_the_revisions(cli):
     current = cli("db", "current")
 
     assert upgraded.exit_code == 0 and current.exit_code == 0
-    assert "0007" in current.output and "0001" not in current.output
+    assert "0012" in current.output and "0001" not in current.output
 
 
 def test_demo_seeds_families_of_both_regions_once(cli, world):

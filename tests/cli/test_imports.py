@@ -3,19 +3,18 @@ row is reported with its line and reason, and a second run changes nothing."""
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import date
 
 import pytest
 from sqlalchemy import func, select
 
-from gongji.domain import policy
 from gongji.domain.idcard import make_certno
 from gongji.services.operations.imports import run_import
 from gongji.services.operations.verify import verify
 from gongji.services.registry import reference
 from gongji.store import repo
 from gongji.store.schema import accounts, bindings, journal_txns, kinships, persons, postings
+from policy_support import publish
 from rejects_files import codes, read_rejects
 
 PERSON_HEADER = ["公民身份号码", "姓名", "险种类型", "参保地医保区划", "参保状态", "社保卡号"]
@@ -107,11 +106,10 @@ def test_a_persons_file_updates_status_region_and_card_of_registered_persons(cli
 
 
 @pytest.fixture
-def auto_end(monkeypatch):
-    """Switch on the 2026 rule (bindings end when insurance ends or moves) for Ali."""
-    regions = policy._bundled()
-    switched = dataclasses.replace(regions["542500"], auto_end_on_insurance_change=True)
-    monkeypatch.setitem(regions, "542500", switched)
+def auto_end(world):
+    """Switch on the 2026 rule (bindings end when insurance ends or moves) for Ali: a
+    version the operator publishes (in force from the world's day on)."""
+    publish(world.ctx, "542500", {"auto_end_on_insurance_change": True})
 
 
 def _binding_status(world, binding_id: int) -> str:  # noqa: ANN001

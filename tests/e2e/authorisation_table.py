@@ -20,6 +20,8 @@ from fastapi import routing
 from starlette.routing import Mount
 
 from gongji.domain.idcard import make_certno
+from gongji.services.clock import local_date
+from quota_support import enable_quotas
 from security_world import SecurityWorld
 
 _new_seq = itertools.count()
@@ -123,6 +125,14 @@ def _unbind(w: SecurityWorld) -> Call:
                 owner=fam.helper)
 
 
+def _set_quota(w: SecurityWorld) -> Call:
+    """共济额度 by the helper: Ali switches it on by a published version (shipped off)."""
+    enable_quotas(w.ctx, "542500")
+    fam = w.family()
+    return Call(f"/api/v1/bindings/{fam.binding_id}/quota", {"quota": "100.00"},
+                owner=fam.helper)
+
+
 def _hall_bind(w: SecurityWorld) -> Call:
     fam = w.family(bound=False)
     return Call("/api/v1/bindings", {"helper_certno": fam.helper["certno"],
@@ -158,6 +168,18 @@ def _hall(suffix: str) -> Callable[[SecurityWorld], Call]:
 
 OPERATOR_SEES = frozenset({"operator"})  # reference data: the operator loaded it in full
 
+_CATALOGUE_ITEM = {"admdvs": "540000", "med_list_codg": "XSEC0001", "med_list_name": "阿莫西林胶囊",
+                   "chrgitm_lv": "01"}
+
+
+def _catalogue_item(w: SecurityWorld) -> Call:
+    """The province's item, looked up for the institutions' region (542500)."""
+    from gongji.services.catalogue.loading import load_items
+
+    load_items(w.ctx, [_CATALOGUE_ITEM])
+    return Call("/api/v1/catalogue/items?admdvs=542500&codg=XSEC0001")
+
+
 ROWS: tuple[Row, ...] = (
     # public: health, metrics, documentation, pages and their assets
     Row("GET", "/healthz", public(), fixed("/healthz")),
@@ -177,6 +199,15 @@ ROWS: tuple[Row, ...] = (
     Row("GET", "/web/demo/identities", public(404), fixed("/web/demo/identities")),
     Row("GET", "/web/institution", institution_only(), fixed("/web/institution")),
     Row("GET", "/web/clerk", (401, 403, 403, 403, 200, 200, 403), fixed("/web/clerk")),
+    # issue 17 (H4): the reports page and its JSON (a clerk's own region: another region's
+    # clerk reads their own), and OIDC sign-in, not configured in this world
+    Row("GET", "/reports", public(), fixed("/reports")),
+    Row("GET", "/web/person", own_data(), fixed("/web/person")),
+    Row("GET", "/web/report", (401, 403, 403, 403, 200, 200, 403),
+        fixed("/web/report?month=2025-06")),
+    Row("GET", "/web/oidc/{page}/start", public(404), fixed("/web/oidc/portal/start")),
+    Row("GET", "/web/oidc/{page}/callback", public(404),
+        fixed("/web/oidc/portal/callback?code=c&state=s")),
     # operator: tokens and reference data
     Row("POST", "/api/v1/tokens", operator_only(201),
         lambda w: Call("/api/v1/tokens", {"role": "person", "subject": w.mother["psn_no"],
@@ -198,6 +229,14 @@ ROWS: tuple[Row, ...] = (
         lambda w: Call(f"/api/v1/persons/{w.child['psn_no']}/audit", owner=w.child)),
     Row("POST", "/api/v1/premiums/{premium_id}/reverse", operator_only(200),
         lambda w: Call(f"/api/v1/premiums/{w.premium()}/reverse")),
+    # region policies as dated versions (H3a)
+    Row("GET", "/api/v1/policies/{admdvs}", operator_only(200), fixed("/api/v1/policies/542500")),
+    Row("GET", "/api/v1/policies/{admdvs}/versions", operator_only(200),
+        fixed("/api/v1/policies/542500/versions")),
+    Row("POST", "/api/v1/policies/{admdvs}/versions", operator_only(201),
+        lambda w: Call("/api/v1/policies/542500/versions", {
+            "effective_from": local_date(w.clock()).isoformat(),
+            "rules": {"invitation_expiry_days": 7}})),
     # a person's own data
     Row("GET", "/api/v1/account", own_data(), fixed("/api/v1/account")),
     Row("GET", "/api/v1/bindings", own_data(), fixed("/api/v1/bindings")),
@@ -227,6 +266,8 @@ ROWS: tuple[Row, ...] = (
         lambda w: Call(f"/api/v1/bindings/{w.granny_binding}", owner=w.mother)),
     Row("DELETE", "/api/v1/bindings/{binding_id}", (401, 200, 404, 403, 200, 404, 403),
         _unbind),
+    Row("PUT", "/api/v1/bindings/{binding_id}/quota", (401, 200, 404, 403, 403, 403, 403),
+        _set_quota),
     Row("POST", "/api/v1/notices/{notice_id}/read", (401, 200, 404, 403, 403, 403, 403),
         _latest_notice),
     Row("POST", "/api/v1/premiums", (401, 201, 422, 403, 403, 403, 403), _pay_premium),
@@ -245,6 +286,10 @@ ROWS: tuple[Row, ...] = (
         fixed("/api/v1/institution/daily-totals?from=2025-06-01&to=2025-06-01")),
     Row("GET", "/api/v1/institution/settlements", institution_only(),
         fixed("/api/v1/institution/settlements?date=2025-06-01")),
+    # 医保目录 (H1): the operator loads it; the operator or an institution looks it up
+    Row("POST", "/api/v1/catalogue", operator_only(200),
+        lambda w: Call("/api/v1/catalogue", {"items": [_CATALOGUE_ITEM]})),
+    Row("GET", "/api/v1/catalogue/items", (401, 403, 403, 200, 403, 403, 200), _catalogue_item),
 )
 
 

@@ -14,7 +14,6 @@ Every answer is compared with every other, pairwise."""
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 from datetime import date
 
@@ -22,7 +21,8 @@ import pytest
 
 from binding_family import Family, refused
 from gongji.domain.idcard import make_certno
-from gongji.domain.policy import get_policy
+from gongji.services.clock import local_date
+from policy_support import publish_http
 
 UNKNOWN = make_certno("542521", date(1979, 9, 9), 998)
 UNKNOWN_BAISE = make_certno("451002", date(1979, 9, 9), 997)
@@ -103,15 +103,10 @@ def test_a_registered_relative_who_is_suspended_is_told_so(api, town):
 
 
 @pytest.fixture
-def declaring(monkeypatch):
-    """Ali as a 承诺制 region: the helper's declaration stands in for the registry."""
-    ali = dataclasses.replace(get_policy("542500"), kinship_verification="declaration")
-
-    def policy(admdvs: str):  # noqa: ANN202
-        return ali if admdvs == "542500" else get_policy(admdvs)
-
-    for where in ("gongji.services.binding.bindings.get_policy", "gongji.services.binding.invitations.get_policy"):
-        monkeypatch.setattr(where, policy)
+def declaring(api, clock):
+    """Ali as a 承诺制 region: the helper's declaration stands in for the registry (a
+    version published today, as the operator would)."""
+    publish_http(api, "542500", {"kinship_verification": "declaration"}, local_date(clock()))
 
 
 def test_in_a_declaration_region_a_wrong_identity_tells_nothing(api, town, declaring):

@@ -58,7 +58,8 @@ def test_settles_through_the_gateway_and_the_helper_sees_the_balance(api, setup)
     assert out["setlinfo"]["acct_mulaid_pay"] == 100
     assert balance(api, setup) == 400
     account = api.get("/api/v1/account", setup["mother_token"]).json()
-    assert account == {"psn_no": setup["mother"]["psn_no"], "balance": 400, "status": "normal"}
+    assert account == {"psn_no": setup["mother"]["psn_no"], "balance": 400, "status": "normal",
+                       "quota_reserved": 0, "available": 400, "can_help": True}
 
 
 def test_credit_is_exactly_once_per_ref(api, setup):

@@ -3,7 +3,6 @@ declaration (承诺制) mode, and lazy expiry written once, by whoever touches i
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from datetime import date
 
@@ -11,13 +10,13 @@ import pytest
 from sqlalchemy import select
 
 from gongji.domain.errors import DomainError
-from gongji.domain.policy import get_policy
 from gongji.services.binding import invitations
 from gongji.services.binding.actor import Actor
 from gongji.services.binding.unbinding import end_for_insurance_change
 from gongji.services.registry import reference
 from gongji.store.schema import audit_log, bindings
 from gongji.store.schema import invitations as invitations_table
+from policy_support import publish
 from support import World, ok
 
 
@@ -28,15 +27,11 @@ def world(db_url):
     w.close()
 
 
-def switch_on(monkeypatch, *regions: str) -> None:
-    """Turn the 2026 auto-end rule on for `regions` (off in both shipped policies)."""
-    def policy(admdvs: str):  # noqa: ANN202
-        shipped = get_policy(admdvs)
-        if admdvs in regions:
-            return dataclasses.replace(shipped, auto_end_on_insurance_change=True)
-        return shipped
-
-    monkeypatch.setattr("gongji.services.registry.reference.get_policy", policy)
+def switch_on(world: World, *regions: str) -> None:
+    """Turn the 2026 auto-end rule on for `regions` (off in the shipped policies) with a
+    version effective today, as the operator publishes it."""
+    for admdvs in regions:
+        publish(world.ctx, admdvs, {"auto_end_on_insurance_change": True})
 
 
 def status_of(world: World, *binding_ids: int) -> list[tuple]:
@@ -72,8 +67,8 @@ def household(world):
 
 
 def test_with_the_switch_on_suspension_ends_the_persons_bindings_on_both_sides(
-        world, household, monkeypatch):
-    switch_on(monkeypatch, "542500")
+        world, household):
+    switch_on(world, "542500")
     h = household
     view = reference.patch_person(world.ctx, h["pingcuo"]["psn_no"], {"psn_insu_stas": "2"})
     assert view["ended_binding_ids"] == [h["as_helper"], h["as_beneficiary"]]
@@ -88,8 +83,8 @@ def test_with_the_switch_on_suspension_ends_the_persons_bindings_on_both_sides(
 
 
 def test_with_the_switch_on_moving_region_ends_bindings_and_the_helper_is_not_drawn(
-        world, household, monkeypatch):
-    switch_on(monkeypatch, "542500")
+        world, household):
+    switch_on(world, "542500")
     h = household
     code = world.institution("H1")
     view = reference.patch_person(world.ctx, h["pingcuo"]["psn_no"], {"insuplc_admdvs": "451000"})
@@ -109,19 +104,20 @@ def test_with_the_switch_off_a_change_keeps_the_bindings(world, household):
     assert audit_rows(world, action="end") == []
 
 
-def test_only_insurance_ending_or_moving_triggers_the_rule(world, household, monkeypatch):
+def test_only_insurance_ending_or_moving_triggers_the_rule(world, household):
+    # (A suspension while the switch was off ends the bindings when the switch takes
+    # effect: tests/integration/test_policy_versions.py.)
     h = household
     psn_no = h["pingcuo"]["psn_no"]
-    reference.patch_person(world.ctx, psn_no, {"psn_insu_stas": "2"})  # switch still off
-    switch_on(monkeypatch, "542500")
+    switch_on(world, "542500")
     for change in ({"psn_insu_stas": "1"}, {"insuplc_admdvs": "542500"},
                    {"account_status": "frozen"}, {"psn_insu_stas": "1"}):
         assert "ended_binding_ids" not in reference.patch_person(world.ctx, psn_no, change)
     assert status_of(world, h["as_helper"], h["as_beneficiary"]) == [("active", None)] * 2
 
 
-def test_the_switch_of_the_region_the_person_leaves_decides(world, household, monkeypatch):
-    switch_on(monkeypatch, "451000")  # only the region he moves to has the rule
+def test_the_switch_of_the_region_the_person_leaves_decides(world, household):
+    switch_on(world, "451000")  # only the region he moves to has the rule
     h = household
     reference.patch_person(world.ctx, h["pingcuo"]["psn_no"], {"insuplc_admdvs": "451000"})
     assert status_of(world, h["as_helper"], h["as_beneficiary"]) == [("active", None)] * 2
@@ -150,13 +146,8 @@ def _person_id(world: World, person: dict) -> int:
 # --- declaration (承诺制) ------------------------------------------------------------------------
 
 
-def test_in_a_declaration_region_an_unregistered_relative_binds_and_the_record_says_so(
-        world, monkeypatch):
-    shipped = get_policy("542500")
-    declaring = dataclasses.replace(shipped, kinship_verification="declaration")
-    for where in ("gongji.services.binding.bindings.get_policy", "gongji.services.binding.invitations.get_policy"):
-        monkeypatch.setattr(where, lambda admdvs: declaring if admdvs == "542500"
-                            else get_policy(admdvs))
+def test_in_a_declaration_region_an_unregistered_relative_binds_and_the_record_says_so(world):
+    publish(world.ctx, "542500", {"kinship_verification": "declaration"})
     helper = world.person("哥哥", credit="10.00")
     brother = world.person("弟弟", "390")
     invited = invitations.invite(world.ctx, helper["psn_no"], {

@@ -5,13 +5,19 @@ service and this model side by side and demands they agree after every step.
 
 Only the region rule values (deductible, ratio, cap, premium, mutual-aid area, whether a
 helper needs a positive balance) are read from the policy files: they are data.
+
+共济额度 (CONTRACT v2): a binding may carry a quota; it pays at most what remains of it,
+a refund raises it back (never above the quota); what the remaining quotas of a helper's
+active bindings add up to is reserved: neither the helper's own payments nor their
+bindings without a quota may use it. Whether a region allows setting one is given to the
+model (`quota_regions`), as the test publishes it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from gongji.domain.policy import get_policy
+from gongji.domain.policy_files import shipped_policy as get_policy
 
 
 @dataclass(frozen=True)
@@ -37,6 +43,7 @@ class Settled:
     year: int
     scene: str
     breakdown: Breakdown
+    drawn: tuple[tuple[int, int], ...] = ()  # (binding id, amount) per helper part
     reversed: bool = False
 
 
@@ -46,6 +53,7 @@ class Premium:
     beneficiary: str
     year: int
     amount_fen: int
+    binding_id: int = 0
     reversed: bool = False
 
 
@@ -61,6 +69,8 @@ class LedgerModel:
     fund_used: dict[tuple[str, int, str], tuple[int, int]] = field(default_factory=dict)
     settlements: dict[str, Settled] = field(default_factory=dict)
     premiums: dict[int, Premium] = field(default_factory=dict)
+    quota: dict[int, list[int]] = field(default_factory=dict)  # binding -> [quota, remaining]
+    quota_regions: set[str] = field(default_factory=set)  # where a quota may be set
 
     # people and money ---------------------------------------------------------------------------
     def add_person(self, psn_no: str, admdvs: str, insutype: str) -> None:
@@ -99,6 +109,42 @@ class LedgerModel:
         _, beneficiary = self.bindings.pop(binding_id)
         self.order[beneficiary].remove(binding_id)
 
+    # 共济额度 -----------------------------------------------------------------------------------
+    def reserved(self, helper: str) -> int:
+        """The remaining quotas of the helper's active bindings (an ended one reserves none)."""
+        return sum(self.quota[b][1] for b, (h, _) in self.bindings.items()
+                   if h == helper and b in self.quota)
+
+    def free(self, holder: str) -> int:
+        """What neither a quota reserves: the holder's own and quota-less bindings' limit."""
+        return max(0, self.balance[holder] - self.reserved(holder))
+
+    def binding_limit(self, binding_id: int) -> int:
+        helper = self.bindings[binding_id][0]
+        if binding_id in self.quota:
+            return min(self.balance[helper], self.quota[binding_id][1])
+        return self.free(helper)
+
+    def quota_refusal(self, helper: str, binding_id: int, quota_fen: int) -> str | None:
+        if self.region[helper] not in self.quota_regions:
+            return "QUOTA_NOT_ENABLED"
+        mine = self.quota[binding_id][1] if binding_id in self.quota else 0
+        if self.reserved(helper) - mine + quota_fen > self.balance[helper]:
+            return "QUOTA_EXCEEDS_BALANCE"
+        return None
+
+    def set_quota(self, binding_id: int, quota_fen: int) -> None:
+        self.quota[binding_id] = [quota_fen, quota_fen]
+
+    def _draw(self, binding_id: int, amount: int) -> None:
+        if binding_id in self.quota:
+            self.quota[binding_id][1] -= amount
+
+    def _give_back(self, binding_id: int, amount: int) -> None:
+        if binding_id in self.quota:
+            quota, remaining = self.quota[binding_id]
+            self.quota[binding_id][1] = min(quota, remaining + amount)
+
     # settlement ---------------------------------------------------------------------------------
     def breakdown(self, patient: str, scene: str, inst_admdvs: str, medfee_fen: int,
                   inscp_fen: int, use_accounts: bool, year: int) -> Breakdown:
@@ -113,7 +159,7 @@ class LedgerModel:
         own = 0
         has_own = patient in self.balance and patient not in self.frozen
         if use_accounts and has_own:
-            own = min(left, self.balance[patient])
+            own = min(left, self.free(patient))
             left -= own
         parts = []
         for binding_id in self.order[patient] if use_accounts else ():
@@ -121,7 +167,7 @@ class LedgerModel:
             area = get_policy(self.region[helper]).mutual_aid_area_prefixes
             if left == 0 or helper in self.frozen or not inst_admdvs.startswith(area):
                 continue
-            part = min(left, self.balance[helper])
+            part = min(left, self.binding_limit(binding_id))
             if part:
                 parts.append((helper, part))
                 left -= part
@@ -132,12 +178,18 @@ class LedgerModel:
                breakdown: Breakdown) -> None:
         if breakdown.own_fen:
             self.balance[patient] -= breakdown.own_fen
+        drawn = []
         for helper, amount in breakdown.parts:
             self.balance[helper] -= amount
+            # one active binding per pair: the helper's binding in the patient's order
+            binding_id = next(b for b in self.order[patient] if self.bindings[b][0] == helper)
+            self._draw(binding_id, amount)
+            drawn.append((binding_id, amount))
         used, paid = self.fund_used.get((patient, year, scene), (0, 0))
         self.fund_used[(patient, year, scene)] = (used + breakdown.deductible_fen,
                                                   paid + breakdown.fund_fen)
-        self.settlements[setl_id] = Settled(patient, institution, year, scene, breakdown)
+        self.settlements[setl_id] = Settled(patient, institution, year, scene, breakdown,
+                                            tuple(drawn))
 
     def reverse(self, setl_id: str) -> int:
         """Every account gets back exactly what it paid; returns the patient's balance."""
@@ -148,6 +200,8 @@ class LedgerModel:
             self.balance[settled.patient] += b.own_fen
         for helper, amount in b.parts:
             self.balance[helper] += amount
+        for binding_id, amount in settled.drawn:
+            self._give_back(binding_id, amount)
         key = (settled.patient, settled.year, settled.scene)
         used, paid = self.fund_used[key]
         self.fund_used[key] = (used - b.deductible_fen, paid - b.fund_fen)
@@ -169,16 +223,25 @@ class LedgerModel:
             return "ACCOUNT_FROZEN"
         if self.balance[helper] < amount:
             return "INSUFFICIENT_BALANCE"
+        binding_id = self.binding_of(helper, beneficiary)
+        if amount > self.binding_limit(binding_id):
+            return "QUOTA_INSUFFICIENT" if binding_id in self.quota else "INSUFFICIENT_BALANCE"
         return None
+
+    def binding_of(self, helper: str, beneficiary: str) -> int:
+        return next(b for b, pair in self.bindings.items() if pair == (helper, beneficiary))
 
     def pay_premium(self, premium_id: int, helper: str, beneficiary: str, year: int) -> int:
         amount = get_policy(self.region[beneficiary]).premium_fen(year)
+        binding_id = self.binding_of(helper, beneficiary)
         self.balance[helper] -= amount
-        self.premiums[premium_id] = Premium(helper, beneficiary, year, amount)
+        self._draw(binding_id, amount)
+        self.premiums[premium_id] = Premium(helper, beneficiary, year, amount, binding_id)
         return amount
 
     def reverse_premium(self, premium_id: int) -> int:
         premium = self.premiums[premium_id]
         premium.reversed = True
         self.balance[premium.helper] += premium.amount_fen
+        self._give_back(premium.binding_id, premium.amount_fen)
         return self.balance[premium.helper]

@@ -1,8 +1,9 @@
 """Model-based test: a hypothesis state machine does random credits, hall bindings,
 invitations (accepted, declined, withdrawn), deduction-order changes, unbindings, account
 freezes, settlements and pre-settlements (hospital, pharmacy, another province's
-hospital), retried settlements, reversals, premiums and premium reversals against the
-services, and the same against the plain model of ledger_model.py. Every answer must be
+hospital), retried settlements, reversals, premiums and premium reversals, and 共济额度
+(quotas set and changed; Ali has them switched on by a published policy version, Baise
+not) against the services, and the same against the plain model of ledger_model.py. Every answer must be
 the model's (breakdown to the fen, or the refusal's code); after every step every balance,
 deduction order and pooled-fund accumulator must equal the model's; at the end of each run
 `gongji verify`'s checks pass and each patient's statement shows the model's breakdowns.
@@ -36,14 +37,15 @@ from sqlalchemy import select
 from figures import record
 from gongji.domain.errors import DomainError
 from gongji.services.binding import bindings as binding
-from gongji.services.binding import invitations, unbinding
+from gongji.services.binding import invitations, quota, unbinding
 from gongji.services.binding.actor import Actor
 from gongji.services.money import premium
 from gongji.services.operations.verify import verify
 from gongji.services.reads import statements
 from gongji.services.registry import reference
-from gongji.store.schema import accounts, fund_accumulators, persons
+from gongji.store.schema import accounts, bindings, fund_accumulators, persons
 from ledger_model import Breakdown, LedgerModel
+from quota_support import enable_quotas
 from support import Clock, World
 
 ALI, BAISE = "542500", "451000"
@@ -52,7 +54,7 @@ ALI_CLERK = Actor("clerk", "clerk-ali", "hall", ALI)
 INSTITUTIONS = {"HALI01": ("hospital", ALI, "2207", "2206", "2208"),
                 "PALI01": ("pharmacy", ALI, "2102", "2101", "2103"),
                 "HBSE01": ("hospital", BAISE, "2207", "2206", "2208")}
-TALLY = {"runs": 0, "steps": 0}
+TALLY = {"runs": 0, "steps": 0, "quotas_set": 0, "quota_draws": 0, "quota_refunds": 0}
 
 
 def fen(yuan: object) -> int:
@@ -104,6 +106,8 @@ class Accounts(RuleBasedStateMachine):
                 self.world.kin(self.people[helper], self.people[beneficiary], "sibling")
         for code, (kind, region, *_) in INSTITUTIONS.items():
             self.world.institution(code, kind, region)
+        enable_quotas(self.ctx, ALI)
+        self.model.quota_regions.add(ALI)
 
     helpers = ("A1", "A2", "A3", "B1")
     beneficiaries = ("R1", "R2", "E1")
@@ -141,6 +145,13 @@ class Accounts(RuleBasedStateMachine):
                 self.answer_an_invitation_to(max(self.model.invitations), "accept")
             else:
                 self.bind_at_the_hall(helper, "R1")
+
+    @initialize(share=st.sampled_from([40, 60, 20, 5]))
+    def a_quota_to_begin_with(self, share: int) -> None:
+        """R2 starts with A2's help under a quota (共济额度), so that draws on a quota, the
+        reserve and refunds are exercised in every run, not only in the rare one."""
+        self.bind_at_the_hall("A2", "R2")
+        self.set_a_quota_on(self.model.order[self.psn("R2")][-1], share)
 
     @rule(helper=st.sampled_from(helpers), beneficiary=st.sampled_from(beneficiaries))
     def bind_at_the_hall(self, helper: str, beneficiary: str) -> None:
@@ -226,8 +237,31 @@ class Accounts(RuleBasedStateMachine):
                                                  {"documents_checked": True}))
         assert again == "BINDING_NOT_ACTIVE"
 
+    # 共济额度 -----------------------------------------------------------------------------------
+    @precondition(lambda self: self.model.bindings)
+    @rule(data=st.data(), share=st.sampled_from([0, 5, 20, 40, 60, 100, 101, 150]))
+    def set_a_quota(self, data: st.DataObject, share: int) -> None:
+        """The helper sets or changes a quota: a share of the balance, sometimes too much."""
+        self.set_a_quota_on(data.draw(st.sampled_from(sorted(self.model.bindings))), share)
+
+    def set_a_quota_on(self, binding_id: int, share: int) -> None:
+        self.step()
+        h = self.model.bindings[binding_id][0]
+        amount = self.model.balance[h] * share // 100
+        expected = self.model.quota_refusal(h, binding_id, amount)
+        try:
+            answer = quota.set_quota(self.ctx, h, binding_id, {"quota": yuan(amount)})
+        except DomainError as error:
+            assert error.code == expected
+            return
+        assert expected is None
+        assert (fen(answer["quota"]), fen(answer["quota_remaining"])) == (amount, amount)
+        self.model.set_quota(binding_id, amount)
+        TALLY["quotas_set"] += 1
+
     # settlement ---------------------------------------------------------------------------------
-    @rule(target=settled, patient=st.sampled_from(beneficiaries),
+    # A1 settles for themself too: their own payment must leave their quotas' reserve alone.
+    @rule(target=settled, patient=st.sampled_from(beneficiaries + ("A1",)),
           code=st.sampled_from(sorted(INSTITUTIONS)), medfee=st.integers(1, 400_000),
           inscp_share=st.integers(0, 100), use_accounts=st.booleans(), pre=st.booleans())
     def settle(self, patient: str, code: str, medfee: int, inscp_share: int,
@@ -249,8 +283,28 @@ class Accounts(RuleBasedStateMachine):
         self.check_breakdown(answer, expected)
         setl_id = answer["output"]["setlinfo"]["setl_id"]
         self.model.settle(setl_id, p, code, kind, self.world.clock.now.year, expected)
+        TALLY["quota_draws"] += sum(1 for b, _ in self.model.settlements[setl_id].drawn
+                                    if b in self.model.quota)
         return {"setl_id": setl_id, "code": code, "patient": patient, "msgid": msgid,
                 "data": data, "output": answer["output"]}
+
+    @precondition(lambda self: any(b in self.model.bindings for b in self.model.quota))
+    @rule(target=settled, data=st.data(), medfee=st.integers(1, 20_000),
+          pre=st.booleans(), reverse_now=st.booleans())
+    def settle_through_a_quota(self, data: st.DataObject, medfee: int, pre: bool,
+                               reverse_now: bool):  # noqa: ANN201
+        """A relative whose binding has a quota settles in Ali (and the hospital may reverse
+        it at once): quotas are drawn on, and refunded, often."""
+        binding_id = data.draw(st.sampled_from(
+            sorted(b for b in self.model.quota if b in self.model.bindings)))
+        beneficiary = self.model.bindings[binding_id][1]
+        key = next(k for k in self.beneficiaries if self.psn(k) == beneficiary)
+        record = self.settle(key, data.draw(st.sampled_from(["HALI01", "PALI01"])), medfee, 0,
+                             True, pre)
+        if reverse_now and isinstance(record, dict):
+            self.reverse(record)
+            return multiple()
+        return record
 
     def check_breakdown(self, answer: dict, expected: Breakdown) -> None:
         assert answer["infcode"] == 0, answer
@@ -282,6 +336,8 @@ class Accounts(RuleBasedStateMachine):
         data = {"setl_id": record["setl_id"], "psn_no": self.psn(record["patient"])}
         answer = self.world.call(record["code"], reverse_infno, data)
         assert answer["infcode"] == 0, answer
+        TALLY["quota_refunds"] += sum(1 for b, _ in self.model.settlements[record["setl_id"]]
+                                      .drawn if b in self.model.quota)
         balance = self.model.reverse(record["setl_id"])
         assert fen(answer["output"]["setlinfo"]["balc"]) == balance
         # 冲销: the reversal's lines carry each helper's part negated, as its setlinfo does
@@ -333,10 +389,13 @@ class Accounts(RuleBasedStateMachine):
             ids = dict(conn.execute(select(persons.c.psn_no, persons.c.id)).all())
             orders = {self.psn(b): binding.active_order(conn, ids[self.psn(b)])
                       for b in self.beneficiaries}
+            quotas = {row.id: [row.quota_fen, row.quota_remaining_fen] for row in conn.execute(
+                select(bindings).where(bindings.c.quota_fen.is_not(None)))}
         assert balances == self.model.balance
         assert {k: v for k, v in used.items() if v != (0, 0)} == \
             {k: v for k, v in self.model.fund_used.items() if v != (0, 0)}
         assert orders == {b: self.model.order[b] for b in orders}
+        assert quotas == self.model.quota
         self.in_step = False
 
     def teardown(self) -> None:
@@ -345,6 +404,7 @@ class Accounts(RuleBasedStateMachine):
         try:
             if self.in_step:
                 return
+            # advisory checks too: without credit reversals, reserves stay within balances
             broken = [(r.check.name, r.violations) for r in verify(self.ctx) if r.total]
             assert broken == []
             for patient in self.beneficiaries:
@@ -375,7 +435,10 @@ def run_machine(make_url, backend: str, examples: int, steps: int) -> None:  # n
         max_examples=examples, stateful_step_count=steps, deadline=None, database=None,
         suppress_health_check=list(HealthCheck)))
     record(f"stateful {backend}: {TALLY['runs'] - before['runs']} runs, "
-           f"{TALLY['steps'] - before['steps']} steps, every one as the model said")
+           f"{TALLY['steps'] - before['steps']} steps, every one as the model said; 共济额度: "
+           f"{TALLY['quotas_set'] - before['quotas_set']} set, "
+           f"{TALLY['quota_draws'] - before['quota_draws']} draws on one, "
+           f"{TALLY['quota_refunds'] - before['quota_refunds']} refunds to one")
 
 
 def test_accounts_follow_the_model_step_by_step(make_db_url, request):

@@ -47,8 +47,9 @@ def browser_zone(request) -> str:
 
 @pytest.fixture
 def browser_context_args(browser_context_args, browser_zone):
-    """Each test's browser context in the zone under test (function scope, so it can vary)."""
-    return {**browser_context_args, "timezone_id": browser_zone}
+    """Each test's browser context in the zone under test (function scope, so it can vary),
+    with the language of a phone in China (navigator.language and Accept-Language)."""
+    return {**browser_context_args, "timezone_id": browser_zone, "locale": "zh-CN"}
 
 
 @pytest.fixture
@@ -75,10 +76,16 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def live_server(sqlite_url, server_now):
+def server_settings() -> dict:
+    """Settings beyond demo mode for the server under test (the OIDC tests add theirs)."""
+    return {}
+
+
+@pytest.fixture
+def live_server(sqlite_url, server_now, server_settings):
     """A demo-mode server on a fresh SQLite database (a copy of the session's migrated
     template, tests/conftest.py), with the demo families loaded."""
-    settings = Settings(demo=True, admin_token=ADMIN, db_url=sqlite_url)
+    settings = Settings(demo=True, admin_token=ADMIN, db_url=sqlite_url, **server_settings)
     context = None
     if server_now is not None:
         clock = SteppingClock(datetime.fromisoformat(server_now))
@@ -100,6 +107,15 @@ def live_server(sqlite_url, server_now):
     app.state.ctx.engine.dispose()
 
 
+# Visible buttons that stick out of the screen, or out of a box that clips them (a button
+# inside a table that scrolls sideways is reachable, so only the screen's edge counts there).
+CUT_OFF_BUTTONS = """() => [...document.querySelectorAll("button, a.button")]
+  .filter((b) => b.getClientRects().length > 0 && !b.closest(".table-wrap"))
+  .filter((b) => { const r = b.getBoundingClientRect();
+                   return r.left < 0 || r.right > document.documentElement.clientWidth + 0.5; })
+  .map((b) => b.textContent.trim())"""
+
+
 @pytest.fixture
 def shoot(page, browser_zone):
     """Save a full-page screenshot at phone (375 px) and desktop (1280 px) width, one set per
@@ -115,6 +131,8 @@ def shoot(page, browser_zone):
             # wide tables scroll inside their own box.
             wide = page.evaluate("() => document.documentElement.scrollWidth")
             assert wide <= width, f"{name} is {wide} px wide at {width} px"
+            cut = page.evaluate(CUT_OFF_BUTTONS)
+            assert not cut, f"{name} at {width} px: buttons cut off: {cut}"
         page.set_viewport_size({"width": 375, "height": 900})
 
     return take

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 
 def demo(page: Page, base: str) -> dict:
@@ -27,9 +27,45 @@ def read_credential(page: Page, cert_type: str, number: str) -> None:
     page.get_by_role("button", name="读取").click()
 
 
-def fill_bill(page: Page, total: str, ownpay: str | None = None) -> None:
-    page.get_by_label("医疗费总额").fill(total)
-    page.get_by_label("全自费金额").fill(ownpay if ownpay is not None else total)
+SELF_PAY_ITEM = "ZZ9999990000001"  # 医用护肤霜, 丙类 in the demo catalogue: all own pay
+
+
+def open_counter(page: Page, base: str, label: str, opter: str = "S001") -> None:
+    """Sign the institution in, then the cashier (9001)."""
+    sign_in(page, base, "counter", label)
+    page.get_by_label("收费员工号").fill(opter)
+    page.get_by_role("button", name="签到").click()
+    expect(page.locator("#desk")).to_be_visible()
+
+
+def add_line(page: Page, query: str, cnt: str, pric: str, pick: str | None = None) -> None:
+    """Look a catalogue item up by code or name (choosing `pick` among several), enter it."""
+    page.get_by_label("医保目录编码或名称").fill(query)
+    page.get_by_role("button", name="查询目录").click()
+    if pick:
+        page.locator("#item-choices").get_by_role("button", name=re.compile(pick)).click()
+    expect(page.locator("#line-form")).to_be_visible()
+    page.get_by_label("数量").fill(cnt)
+    page.get_by_label("单价（元）").fill(pric)
+    page.get_by_role("button", name="加入明细").click()
+    expect(page.locator("#line-form")).to_be_hidden()
+
+
+def fill_bill(page: Page, total: str) -> None:
+    """A pharmacy bill of one 丙类 line of this total (all own pay: no pooled fund)."""
+    add_line(page, SELF_PAY_ITEM, "1", total)
+
+
+def hospital_batch(page: Page, total: str) -> Locator:
+    """At a hospital, the patient read: register the visit, upload one 丙类 line of this
+    total as a batch; the batch's box (with its 预结算 / 结算 / 删除 buttons)."""
+    page.get_by_role("button", name="门诊挂号").click()
+    expect(page.locator("#sale")).to_be_visible()
+    fill_bill(page, total)
+    before = page.locator(".batch").count()
+    page.get_by_role("button", name="上传明细").click()
+    expect(page.locator(".batch")).to_have_count(before + 1)
+    return page.locator(".batch").last
 
 
 def settle_by_gateway(page: Page, base: str, person: dict, amount: str) -> dict:
@@ -48,3 +84,15 @@ def settle_by_gateway(page: Page, base: str, person: dict, amount: str) -> dict:
                                headers={"Authorization": f"Bearer {pharmacy['token']}"}).json()
     assert answer.get("infcode") == 0, answer
     return answer["output"]
+
+
+def go(page: Page, tab: str) -> None:
+    """Open a portal panel by its data-tab name: from the bottom tab bar, or from the
+    "更多" sheet for the rest."""
+    in_bar = page.locator(f'.tabbar [data-tab="{tab}"]')
+    if in_bar.count():
+        in_bar.click()
+    else:
+        page.locator("#more-open").click()
+        page.locator(f'#more-sheet [data-tab="{tab}"]').click()
+    expect(page.locator(f'[data-panel="{tab}"]')).to_be_visible()

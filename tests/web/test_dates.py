@@ -62,10 +62,12 @@ def test_month_buckets_and_shown_times_are_beijing(page: Page, live_server: str,
         assert page.evaluate("(iso) => Beijing.monthOf(iso)", instant) == months_ending(instant)[-1]
     shown = page.evaluate("""() => [G.when("2026-11-30T16:30:00Z"),
         G.when("2026-12-01T00:30:00+08:00"), G.when("2026-11-30T23:59:59+08:00"),
-        G.when("2026-11-30 23:59:59"), G.when(null),
-        Beijing.stamp(Date.parse("2026-11-30T16:30:05Z"))]""")
-    assert shown == ["2026-12-01 00:30", "2026-12-01 00:30", "2026-11-30 23:59",
-                     "2026-11-30 23:59", "", "2026-12-01 00:30:05"]
+        G.when("2026-11-30 23:59:59"), G.when(null), G.day("2026-11-30T16:30:00Z"),
+        G.day("2026-11-30T23:59:59+08:00"), Beijing.stamp(Date.parse("2026-11-30T16:30:05Z"))]""")
+    # shown as people in China write dates (the gateway's own stamp keeps its format)
+    assert shown == ["2026年12月1日 00:30", "2026年12月1日 00:30", "2026年11月30日 23:59",
+                     "2026年11月30日 23:59", "", "2026年12月1日", "2026年11月30日",
+                     "2026-12-01 00:30:05"]
 
 
 # Server instants are in the past: a token whose `iat` lies ahead of the real clock is refused.
@@ -89,7 +91,8 @@ def test_chart_ends_in_the_servers_beijing_month(page: Page, live_server: str,
     expect(page.locator("#chart")).to_have_attribute("aria-label", re.compile(r"12\.50 ?元"))
     assert chart_months(page) == expected
     newest = datetime.fromisoformat(server_now).astimezone(BEIJING)
-    expect(page.locator("#entries tbody tr").first).to_contain_text(f"{newest:%Y-%m-%d %H:%M}")
+    expect(page.locator("#entries tbody tr").first).to_contain_text(
+        f"{newest.year}年{newest.month}月{newest.day}日 {newest:%H:%M}")
     labels = page.locator("#chart svg text.month").all_text_contents()
     assert labels == [f"{int(m[5:])}月" for m, _ in expected]
     expect(page.locator("#chart-range")).to_have_text(

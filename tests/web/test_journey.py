@@ -9,18 +9,18 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from helpers import demo, fill_bill, read_credential, sign_in
+from helpers import demo, fill_bill, go, open_counter, read_credential, sign_in
 
 pytestmark = pytest.mark.web
 
 
 def settle_at_counter(page: Page, base: str, certno: str, amount: str) -> None:
-    sign_in(page, base, "counter", "狮泉河大药房")
+    open_counter(page, base, "狮泉河大药房")
     read_credential(page, "02", certno)
     expect(page.locator("#pt-name")).to_have_text("次仁央宗")
     fill_bill(page, amount)
     page.get_by_role("button", name="结算", exact=True).dblclick()  # a double click settles once
-    expect(page.locator("#r-kind")).to_have_text("结算成功")
+    expect(page.locator("#r-kind")).to_have_text("药店购药结算单")
 
 
 # The real clock, and the server's clock fixed at 23:30 Beijing time on the last day of a month.
@@ -33,7 +33,7 @@ def test_invite_accept_order_settle_see_unbind(page: Page, live_server: str, sho
     elder = people["次仁央宗"]
 
     sign_in(page, base, "portal", "扎西")  # the helper invites their mother
-    page.get_by_role("button", name="邀请亲属").click()
+    go(page, "invite")
     page.get_by_label("亲属身份证号码").fill(elder["certno"])
     page.get_by_label("亲属姓名").fill("次仁央宗")
     page.get_by_label("对方是我的").select_option("parent")
@@ -42,13 +42,15 @@ def test_invite_accept_order_settle_see_unbind(page: Page, live_server: str, sho
     shoot("portal-invite")
 
     sign_in(page, base, "portal", "次仁央宗")  # she accepts and puts her son first
-    page.get_by_role("button", name="邀请", exact=True).click()
+    go(page, "invitations")
+    expect(page.locator("#received li").first).to_contain_text("您的儿子 扎* 邀请为您付费")
     page.get_by_role("button", name="接受").click()
     expect(page.locator("#toast")).to_contain_text("已接受")
-    page.get_by_role("button", name="共济关系").click()
+    go(page, "bindings")
     helpers = page.locator("#helpers li")
     expect(helpers).to_have_count(2)
-    expect(helpers.nth(1)).to_contain_text("扎*")
+    expect(helpers.nth(1)).to_contain_text("您的儿子 扎*")
+    expect(helpers.nth(0)).to_contain_text("您的女儿 卓*")
     page.get_by_role("button", name="上移 扎*").click()
     page.get_by_role("button", name="保存扣款顺序").click()
     expect(page.locator("#toast")).to_contain_text("扣款顺序已保存")
@@ -68,11 +70,13 @@ def test_invite_accept_order_settle_see_unbind(page: Page, live_server: str, sho
         expect(page.locator("#chart")).to_have_attribute(
             "aria-label", re.compile(r"，2026年11月 100\.00元$"))
     shoot("portal-account")
-    page.get_by_role("button", name="消息").click()
+    go(page, "notices")
     expect(page.locator("#notices")).to_contain_text("使用共济资金 100.00 元")
+    expect(page.locator("#notices")).to_contain_text("您的母亲 次仁**")
     page.get_by_role("button", name="标为已读").first.click()
     expect(page.locator("#notices li.unread")).to_have_count(0)
-    page.get_by_role("button", name="共济关系").click()
+    go(page, "bindings")
+    expect(page.locator("#beneficiaries li").first).to_contain_text("为您的母亲 次仁** 付费")
     page.locator("#beneficiaries").get_by_role("button", name="解绑").click()
     page.get_by_role("button", name="确认解绑").click()
     expect(page.locator("#toast")).to_contain_text("已解除")
@@ -81,9 +85,9 @@ def test_invite_accept_order_settle_see_unbind(page: Page, live_server: str, sho
     expect(page.locator("#r-helpers")).not_to_contain_text("扎*")
     expect(page.locator("#r-helpers")).to_contain_text("卓*")
     sign_in(page, base, "portal", "次仁央宗")  # she sees who paid what for each bill
-    page.get_by_role("button", name="结算记录").click()
+    go(page, "settlements")
     expect(page.locator("#settlements li")).to_have_count(2)
-    expect(page.locator("#settlements li").nth(1)).to_contain_text("扎*")
+    expect(page.locator("#settlements li").nth(1)).to_contain_text("共济：您的儿子 扎*")
     expect(page.locator("#settlements li").nth(0)).to_contain_text("卓*")
     shoot("portal-settlements")
     sign_in(page, base, "portal", "扎西")

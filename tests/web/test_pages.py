@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
-from helpers import demo, fill_bill, read_credential, sign_in
+from helpers import demo, go, hospital_batch, open_counter, read_credential, sign_in
 
 pytestmark = pytest.mark.web
 
@@ -48,33 +48,44 @@ def test_hall_clerk_looks_up_binds_with_checklist_and_unbinds(page: Page, live_s
 
 def test_counter_shows_refusals_next_to_the_cause_and_reverses_once(page: Page, live_server, shoot):
     people = demo(page, live_server)
-    sign_in(page, live_server, "counter", "阿里地区人民医院")
+    open_counter(page, live_server, "阿里地区人民医院")
     read_credential(page, "02", "542521195001090000")
     expect(page.locator("#cert-no-error")).to_be_visible()
     read_credential(page, "03", "ALI0003")
     expect(page.locator("#pt-name")).to_have_text(people["平措"]["psn_name"])
-    fill_bill(page, "100.00", ownpay="90.00")
-    page.get_by_role("button", name="结算", exact=True).click()
-    expect(page.locator("#medfee-error")).to_contain_text("不一致")
-    expect(page.locator("#result")).to_be_hidden()
-
-    fill_bill(page, "80.00")
-    page.get_by_role("button", name="预结算").click()
+    page.get_by_role("button", name="门诊挂号").click()
+    page.get_by_label("医保目录编码或名称").fill("NO-SUCH-CODE")
+    page.get_by_role("button", name="查询目录").click()
+    expect(page.locator("#item-q-error")).to_contain_text("医保目录中没有该项目")
+    expect(page.locator("#item-q")).to_have_attribute("aria-invalid", "true")
+    page.get_by_label("医保目录编码或名称").fill("ZZ9999990000001")
+    page.get_by_role("button", name="查询目录").click()
+    page.get_by_label("数量").fill("0")
+    page.get_by_label("单价（元）").fill("80")
+    page.get_by_role("button", name="加入明细").click()
+    expect(page.locator("#cnt-error")).to_contain_text("数量须为正数")
+    page.get_by_label("数量").fill("1")
+    page.get_by_role("button", name="加入明细").click()
+    page.get_by_role("button", name="上传明细").click()
+    batch = page.locator(".batch").last
+    batch.get_by_role("button", name="预结算").click()
     expect(page.locator("#r-kind")).to_contain_text("未扣款")
-    page.get_by_role("button", name="结算", exact=True).click()
-    expect(page.locator("#r-kind")).to_have_text("结算成功")
+    batch.get_by_role("button", name="结算", exact=True).click()
+    expect(page.locator("#r-kind")).to_have_text("门诊结算单")
     expect(page.locator("#r-mulaid")).to_have_text("80.00")
     shoot("counter")
-    page.get_by_role("button", name="撤销", exact=True).click()
-    expect(page.locator("#r-kind")).to_contain_text("已撤销")
-    expect(page.locator("#r-mulaid")).to_have_text("-80.00")
-    page.get_by_role("button", name="撤销", exact=True).click()
+    setl_id = page.locator("#r-setl").inner_text()
+    for _ in range(2):  # typed, never pre-filled: the second time it is already reversed
+        page.get_by_label("结算编号").fill(setl_id)
+        page.get_by_label("人员编号").fill(people["平措"]["psn_no"])
+        page.get_by_role("button", name="撤销", exact=True).click()
+        expect(page.locator("#reversal")).to_contain_text("80.00")
     expect(page.locator("#rev-setl-error")).to_contain_text("已撤销")
 
 
 def test_evoucher_qr_is_read_at_the_counter_once(page: Page, live_server):
     sign_in(page, live_server, "portal", "平措")
-    page.get_by_role("button", name="电子凭证").click()
+    go(page, "evoucher")
     page.get_by_role("button", name="生成电子凭证").click()
     qr = page.locator("#evoucher-qr")
     expect(qr).to_be_visible()
@@ -83,17 +94,17 @@ def test_evoucher_qr_is_read_at_the_counter_once(page: Page, live_server):
     page.wait_for_function("() => document.getElementById('evoucher-qr').naturalWidth > 0")
     token = page.locator("#evoucher-token").inner_text()
 
-    sign_in(page, live_server, "counter", "阿里地区人民医院")
+    open_counter(page, live_server, "阿里地区人民医院")
     read_credential(page, "01", token)
     expect(page.locator("#pt-name")).to_have_text("平措")
-    fill_bill(page, "10.00")
-    page.get_by_role("button", name="结算", exact=True).click()
-    expect(page.locator("#r-kind")).to_have_text("结算成功")
+    batch = hospital_batch(page, "10.00")
+    batch.get_by_role("button", name="结算", exact=True).click()
+    expect(page.locator("#r-kind")).to_have_text("门诊结算单")
     page.get_by_role("button", name="下一位").click()
     read_credential(page, "01", token)
-    page.get_by_label("医疗费总额").wait_for(state="hidden")
-    fill_hidden = page.locator("#bill-form")
-    expect(fill_hidden).to_be_hidden()
+    expect(page.locator("#cert-no-error")).to_be_visible()  # used once already
+    expect(page.locator("#patient")).to_be_hidden()
+    expect(page.locator("#sale")).to_be_hidden()
 
 
 @pytest.mark.parametrize(("path", "who"), [("portal", "卓玛"), ("hall", "clerk-542500"),
@@ -119,18 +130,26 @@ def test_counter_works_by_keyboard_alone(page: Page, live_server):
             break
     page.keyboard.press("Enter")
     expect(page.locator("#app")).to_be_visible()
-    page.locator("#cert-type").focus()
+    expect(page.locator("#opter-no")).to_be_focused()
+    page.keyboard.type("S001")
+    page.keyboard.press("Enter")  # 9001
+    expect(page.locator("#cert-type")).to_be_focused()
     page.keyboard.press("ArrowDown")  # 01 → 02 居民身份证
     page.keyboard.press("Tab")
     page.keyboard.type(people["次仁央宗"]["certno"])
     page.keyboard.press("Enter")
     expect(page.locator("#pt-name")).to_have_text("次仁央宗")
-    expect(page.locator("#medfee")).to_be_focused()
+    expect(page.locator("#item-q")).to_be_focused()
+    page.keyboard.type("ZZ9999990000001")
+    page.keyboard.press("Enter")  # an exact code is taken at once
+    expect(page.locator("#pric")).to_be_focused()
     page.keyboard.type("12.50")
-    page.keyboard.press("Tab")
-    page.keyboard.press("Control+a")
-    page.keyboard.type("12.50")
-    page.locator("#settle").focus()
     page.keyboard.press("Enter")
-    expect(page.locator("#r-kind")).to_have_text("结算成功")
+    expect(page.locator("#item-q")).to_be_focused()
+    for _ in range(10):  # Tab on to the 结算 button
+        page.keyboard.press("Tab")
+        if page.locator("#settle").evaluate("(e) => e === document.activeElement"):
+            break
+    page.keyboard.press("Enter")
+    expect(page.locator("#r-kind")).to_have_text("药店购药结算单")
     expect(page.locator("#r-mulaid")).to_have_text("12.50")

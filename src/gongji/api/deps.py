@@ -9,10 +9,15 @@ from fastapi import Depends, Request
 from gongji.api.auth import Principal
 from gongji.services.binding.actor import Actor
 from gongji.services.context import Context
+from gongji.services.registry.policies import apply_due_once_a_day
 
 
 def context(request: Request) -> Context:
-    return request.app.state.ctx
+    """The service context; the first call of each day first applies the policy versions
+    that took effect at midnight (auto-end, services/registry/policies.py)."""
+    ctx = request.app.state.ctx
+    apply_due_once_a_day(ctx)
+    return ctx
 
 
 Ctx = Annotated[Context, Depends(context)]

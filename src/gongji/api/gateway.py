@@ -9,6 +9,14 @@ answer to keep: they run in a read unit of work, with no idempotency record and 
 lock, and a retry is answered afresh; their msgid does not spend a money call's.
 Business refusals are answered with HTTP 200, infcode -1 and a stable err_code.
 
+The envelope (CONTRACT v2): the interface's standard fields are accepted (only `sign_no` is
+read; unknown extras are ignored). A non-empty `sign_no` must be a current sign-in of the
+caller (signin.require_current) for every code but 9001, checked inside the code's unit of
+work before its handler, and an exactly-once message whose msgid a 2601 spent is refused
+(correction.refuse_if_spent). Answers carry `warn_msg`, and Beijing times in the interface's
+format: `refmsg_time` (and the time in `inf_refmsgid`) when the message arrived,
+`respond_time` when it was answered.
+
 Numbers in the envelope are parsed as Decimal (exactjson.loads_exactly), so an amount reaches
 money.to_fen as the client wrote it, never rounded through a float.
 """
@@ -18,6 +26,7 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import Callable
+from datetime import datetime
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
@@ -32,15 +41,18 @@ from gongji.api.gateway_codes import (
     CODES,
     MAX_BODY_BYTES,
     MAX_DETAIL_BODY_BYTES,
+    SIGN_IN,
     Call,
     Code,
     describe,
 )
 from gongji.domain.errors import DomainError, refuse
 from gongji.domain.money import json_default
-from gongji.services.clock import inf_time
+from gongji.services.clock import local
 from gongji.services.context import Context
-from gongji.services.idempotent import run_once
+from gongji.services.idempotent import gateway_scope, run_once
+from gongji.services.settlement import correction, signin
+from gongji.services.settlement.signin import SIGN_NO_MAX
 from gongji.store.uow import UnitOfWork
 
 router = APIRouter(tags=["gateway"])
@@ -66,33 +78,80 @@ def _text(envelope: dict, name: str, limit: int) -> str:
     return value.strip()
 
 
-def _command(ctx: Context, row: Code, code: str, msgid: str,
-             data: dict) -> Callable[[UnitOfWork], dict]:
+def _sign_no(envelope: dict) -> str | None:
+    """The envelope's sign_no: None when absent or empty (accepted, CONTRACT v2)."""
+    value = envelope.get("sign_no")
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if not isinstance(value, str) or len(value.strip()) > SIGN_NO_MAX:
+        raise refuse("INVALID_INPUT", f"sign_no 须为至多 {SIGN_NO_MAX} 个字符")
+    return value.strip()
+
+
+def _command(row: Code, code: str, msgid: str, data: dict, sign_no: str | None,
+             received: datetime) -> Callable[[UnitOfWork], dict]:
     """The unit-of-work body for one transaction code; its input is checked here, before
-    any unit of work starts."""
-    call = Call(code, row.infno, msgid, ctx.now(), row.institution)
+    any unit of work starts. Inside it, before the handler (and, for an exactly-once code,
+    right after its msgid is claimed, so a retry of an answered message still gets its
+    first answer): the sign-in rule, and a msgid spent by 2601 is refused. The handler's
+    time is the clock reading taken when the message arrived (refmsg_time)."""
+    call = Call(code, row.infno, msgid, received, row.institution)
     parsed = row.parse(data)
-    return lambda uow: row.handler(uow.conn, call, parsed)
+
+    def body(uow: UnitOfWork) -> dict:
+        if sign_no is not None and row.infno != SIGN_IN:
+            signin.require_current(uow.conn, code, sign_no, call.now)
+        if row.exactly_once:
+            correction.refuse_if_spent(uow.conn, code, msgid)
+        return row.handler(uow.conn, call, parsed)
+
+    return body
 
 
-def _answer(msgid: str | None, output: dict | None, error: DomainError | None,
-            ctx: Context) -> dict:
-    now = ctx.now()
+def _receiver(envelope: dict | None) -> str:
+    """The receiving platform's region for inf_refmsgid: where the care happens
+    (mdtrtarea_admvs), else the insured's region, else six zeros."""
+    for name in ("mdtrtarea_admvs", "insuplc_admdvs"):
+        value = envelope.get(name) if envelope else None
+        if isinstance(value, str) and len(value) == 6 and value.isascii() and value.isdigit():
+            return value
+    return "000000"
+
+
+def _stamp(moment: datetime) -> str:
+    """refmsg_time / respond_time as the national interface writes them:
+    yyyyMMddHHmmssSSS, Beijing time."""
+    beijing = local(moment)
+    return f"{beijing:%Y%m%d%H%M%S}{beijing.microsecond // 1000:03d}"
+
+
+def _answer(envelope: dict | None, msgid: str | None, output: dict | None,
+            error: DomainError | None, received: datetime, ctx: Context) -> dict:
+    """The answer envelope. Every time in it is Beijing time from the clock: refmsg_time and
+    inf_refmsgid from the reading taken when the message arrived, respond_time from one
+    taken now (never before the first)."""
+    responded = max(ctx.now(), received)
     return {
         "infcode": -1 if error else 0,
-        "inf_refmsgid": f"{now:%Y%m%d%H%M%S}{secrets.token_hex(6)}",
-        "refmsg_time": inf_time(now),
-        "respond_time": inf_time(ctx.now()),
+        # receiver's region (6) + yyyyMMddHHmmss (14) + serial (10), as the interface has it
+        "inf_refmsgid": (f"{_receiver(envelope)}{local(received):%Y%m%d%H%M%S}"
+                         f"{secrets.randbelow(10**10):010d}"),
+        "refmsg_time": _stamp(received),
+        "respond_time": _stamp(responded),
         "msgid": msgid,
         "err_code": error.code if error else "",
         "err_msg": error.message if error else "",
+        "warn_msg": "",
+        "cainfo": "",
+        "signtype": "",
         "output": output or {},
     }
 
 
 def process(ctx: Context, caller_code: str, raw: bytes) -> tuple[int, dict]:
     """Handle one envelope for the institution `caller_code`: (HTTP status, answer)."""
-    msgid = row = None
+    received = ctx.now()
+    msgid = row = envelope = None
     try:
         envelope = _envelope(raw)
         msgid = _text(envelope, "msgid", 64)
@@ -103,31 +162,35 @@ def process(ctx: Context, caller_code: str, raw: bytes) -> tuple[int, dict]:
         code = _text(envelope, "fixmedins_code", 30)
         if code != caller_code:
             error = refuse("INSTITUTION_MISMATCH")
-            return 403, _answer(msgid, None, error, ctx) | {"code": error.code,
-                                                             "message": error.message}
+            return 403, _answer(envelope, msgid, None, error, received, ctx) | {
+                "code": error.code, "message": error.message}
         # Only a code we serve has an input shape to check: an unknown one is refused as
         # such, not for the shape of an input nobody defined.
         if row is None:
             raise refuse("INFNO_UNSUPPORTED", infno)
-        output = _run(ctx, row, code, msgid, envelope)
+        output = _run(ctx, row, code, msgid, envelope, received)
         observability.count_gateway(row.metric, None)
-        return 200, _answer(msgid, output, None, ctx)
+        return 200, _answer(envelope, msgid, output, None, received, ctx)
     except (DomainError, DataError) as exc:
         error = exc if isinstance(exc, DomainError) else errors.unstorable(exc)
         observability.count_gateway(row.metric if row else None, error.code)
-        return 200, _answer(msgid, None, error, ctx)
+        return 200, _answer(envelope, msgid, None, error, received, ctx)
 
 
-def _run(ctx: Context, row: Code, code: str, msgid: str, envelope: dict) -> dict:
+def _run(ctx: Context, row: Code, code: str, msgid: str, envelope: dict,
+         received: datetime) -> dict:
     """Check the input, then run the code's handler: exactly once if it moves money."""
     data = _input_of(envelope, row)
-    command = _command(ctx, row, code, msgid, data)
+    command = _command(row, code, msgid, data, _sign_no(envelope), received)
     if not row.exactly_once:
         return _read(ctx, command)
-    payload = {"infno": row.infno, "data": data,
+    # A v1 form ({"data": {...}} alone) is keyed as before the whole input was read, so a
+    # v1 retry that spans an upgrade still finds its first answer.
+    keyed = data["data"] if row.takes == "input" and list(data) == ["data"] else data
+    payload = {"infno": row.infno, "data": keyed,
                "mdtrtarea_admvs": envelope.get("mdtrtarea_admvs"),
                "insuplc_admdvs": envelope.get("insuplc_admdvs")}
-    return run_once(ctx, f"fsi:{code}", msgid, payload, command)
+    return run_once(ctx, gateway_scope(code), msgid, payload, command)
 
 
 def _read(ctx: Context, command: Callable[[UnitOfWork], dict]) -> dict:

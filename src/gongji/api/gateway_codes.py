@@ -16,16 +16,26 @@ from typing import Any, Literal
 
 from sqlalchemy import Connection
 
-from gongji.domain.bill import parse_bill
+from gongji.domain import fee_detail, visit
+from gongji.domain.bill import Bill, parse_bill
 from gongji.domain.errors import refuse
-from gongji.services.settlement import reconciliation
+from gongji.services.settlement import (
+    batches,
+    correction,
+    fees,
+    inquiry,
+    reconciliation,
+    signin,
+    visits,
+)
 from gongji.services.settlement import settle as settlement
 
-Kind = Literal["read", "money", "reversal"]
+Kind = Literal["read", "money", "reversal", "session", "record"]
 InstitutionType = Literal["hospital", "pharmacy", "any"]
 MAX_BODY_BYTES = 256 * 1024
-# 3202 carries the institution's whole list (reconciliation.MAX_DETAIL items); the body
-# guard (bodyguard.GATEWAY_MAX_BYTES) stops reading beyond this, with a 413.
+# 3202 carries the institution's whole list (reconciliation.MAX_DETAIL items), 2204 and
+# 2101/2102 up to 1,000 fee lines (domain/fee_detail.MAX_LINES); the body guard
+# (bodyguard.GATEWAY_MAX_BYTES) stops reading beyond this, with a 413.
 MAX_DETAIL_BODY_BYTES = 2 * 1024 * 1024
 
 
@@ -91,7 +101,7 @@ def _person_info(conn: Connection, call: Call, credential: tuple[str, str]) -> d
 
 def _presettle(conn: Connection, call: Call, bill: Any) -> dict:
     return settlement.presettle(conn, call.fixmedins_code, call.infno, bill, call.now,
-                                inst_type=call.institution)
+                                inst_type=call.institution, msgid=call.msgid)
 
 
 def _settle(conn: Connection, call: Call, bill: Any) -> dict:
@@ -112,14 +122,119 @@ def _detail(conn: Connection, call: Call, query: Any) -> dict:
     return reconciliation.compare_detail(conn, call.fixmedins_code, query)
 
 
+# --- sign-in (9001/9002) and 2601 冲正 (H2a) --------------------------------------------------
+
+SIGN_IN = "9001"  # the one code an envelope's sign_no is not checked for
+
+
+def _sign_in(conn: Connection, call: Call, request: signin.SignIn) -> dict:
+    return signin.sign_in(conn, call.fixmedins_code, call.msgid, request, call.now)
+
+
+def _sign_out(conn: Connection, call: Call, request: signin.SignOut) -> dict:
+    return signin.sign_out(conn, call.fixmedins_code, call.msgid, request, call.now)
+
+
+def _correct(conn: Connection, call: Call, request: correction.Correction) -> dict:
+    return correction.correct(conn, call.fixmedins_code, call.msgid, request, call.now)
+
+
+# --- visits, fee lines, bills of lines, 5203 (H2b) --------------------------------------------
+
+
+def _bill_or_batch(data: dict) -> Any:
+    """2206/2207: a batch of a visit when mdtrt_id is sent (v2), else the v1 bill."""
+    return visit.parse_batch_bill(data) if visit.has_visit(data) else parse_bill(data)
+
+
+def _bill_or_drugs(given: dict) -> Any:
+    """2101/2102: the v1 `input.data` bill when it is there, else druginfo + drugdetail."""
+    if "data" in given:
+        if not isinstance(given["data"], dict):
+            raise refuse("INVALID_INPUT", "input.data 须为对象")
+        return parse_bill(given["data"])
+    return fee_detail.parse_drug_bill(given)
+
+
+def _presettle_any(conn: Connection, call: Call, bill: Any) -> dict:
+    if isinstance(bill, Bill):
+        return _presettle(conn, call, bill)
+    presettle = (batches.presettle_batch if isinstance(bill, visit.BatchBill)
+                 else batches.presettle_drugs)
+    return presettle(conn, call.fixmedins_code, call.infno, call.msgid, bill, call.now,
+                     inst_type=call.institution)
+
+
+def _settle_any(conn: Connection, call: Call, bill: Any) -> dict:
+    if isinstance(bill, Bill):
+        return _settle(conn, call, bill)
+    settle = (batches.settle_batch if isinstance(bill, visit.BatchBill)
+              else batches.settle_drugs)
+    return settle(conn, call.fixmedins_code, call.infno, call.msgid, bill, call.now,
+                  inst_type=call.institution)
+
+
+def _reverse_of_visit(conn: Connection, call: Call, ref: visit.SettlementRef) -> dict:
+    return settlement.reverse(conn, call.fixmedins_code, call.infno, ref.setl_id, ref.psn_no,
+                              call.now, inst_type=call.institution, mdtrt_id=ref.mdtrt_id)
+
+
+def _register(conn: Connection, call: Call, reg: visit.Registration) -> dict:
+    return visits.register(conn, call.fixmedins_code, call.infno, call.msgid, reg, call.now,
+                           inst_type=call.institution)
+
+
+def _cancel(conn: Connection, call: Call, ref: visit.VisitRef) -> dict:
+    return visits.cancel(conn, call.fixmedins_code, call.infno, ref, call.now,
+                         inst_type=call.institution)
+
+
+def _visit_info(conn: Connection, call: Call, info: visit.VisitInfo) -> dict:
+    return visits.record_info(conn, call.fixmedins_code, call.infno, info, call.now,
+                              inst_type=call.institution)
+
+
+def _upload(conn: Connection, call: Call, lines: tuple) -> dict:
+    return fees.upload(conn, call.fixmedins_code, call.infno, lines, call.now,
+                       inst_type=call.institution)
+
+
+def _delete_batch(conn: Connection, call: Call, ref: visit.BatchRef) -> dict:
+    return fees.delete_batch(conn, call.fixmedins_code, call.infno, ref, call.now,
+                             inst_type=call.institution)
+
+
+def _settlement_info(conn: Connection, call: Call, ref: visit.SettlementRef) -> dict:
+    return inquiry.settlement_info(conn, call.fixmedins_code, ref)
+
+
 _ROWS = (
+    Code("9001", "session", "any", signin.parse_sign_in, _sign_in, None, "签到",
+         takes="input"),
+    Code("9002", "session", "any", signin.parse_sign_out, _sign_out, None, "签退",
+         takes="input"),
+    Code("2601", "reversal", "any", correction.parse_correction, _correct, None,
+         "冲正（应答丢失后撤销原结算，或作废未结算的报文号）"),
     Code("1101", "read", "any", _credential, _person_info, None, "人员信息获取"),
-    Code("2101", "read", "pharmacy", parse_bill, _presettle, "2101", "药店预结算"),
-    Code("2102", "money", "pharmacy", parse_bill, _settle, "2102", "药店结算"),
+    Code("2101", "read", "pharmacy", _bill_or_drugs, _presettle_any, "2101", "药店预结算",
+         takes="input", max_body_bytes=MAX_DETAIL_BODY_BYTES),
+    Code("2102", "money", "pharmacy", _bill_or_drugs, _settle_any, "2102", "药店结算",
+         takes="input", max_body_bytes=MAX_DETAIL_BODY_BYTES),
     Code("2103", "reversal", "pharmacy", _settlement_ref, _reverse, "2103", "药店结算撤销"),
-    Code("2206", "read", "hospital", parse_bill, _presettle, "2206", "门诊预结算"),
-    Code("2207", "money", "hospital", parse_bill, _settle, "2207", "门诊结算"),
-    Code("2208", "reversal", "hospital", _settlement_ref, _reverse, "2208", "门诊结算撤销"),
+    Code("2201", "record", "hospital", visit.parse_registration, _register, None, "门诊挂号"),
+    Code("2202", "record", "hospital", visit.parse_visit_ref, _cancel, None, "门诊挂号撤销"),
+    Code("2203", "record", "hospital", visit.parse_visit_info, _visit_info, None,
+         "门诊就诊信息上传", takes="input"),
+    Code("2204", "record", "hospital", fee_detail.parse_feedetail, _upload, None,
+         "门诊费用明细信息上传", takes="input", max_body_bytes=MAX_DETAIL_BODY_BYTES),
+    Code("2205", "record", "hospital", visit.parse_batch_ref, _delete_batch, None,
+         "门诊费用明细信息撤销"),
+    Code("2206", "read", "hospital", _bill_or_batch, _presettle_any, "2206", "门诊预结算"),
+    Code("2207", "money", "hospital", _bill_or_batch, _settle_any, "2207", "门诊结算"),
+    Code("2208", "reversal", "hospital", visit.parse_settlement_ref, _reverse_of_visit, "2208",
+         "门诊结算撤销"),
+    Code("5203", "read", "any", visit.parse_settlement_ref, _settlement_info, None,
+         "结算信息查询"),
     Code("3201", "read", "any", reconciliation.parse_totals_query, _totals, None,
          "医药机构费用结算对总账"),
     Code("3202", "read", "any", reconciliation.parse_detail_query, _detail, None,
@@ -129,6 +244,8 @@ CODES: dict[str, Code] = {row.infno: row for row in _ROWS}
 
 _TYPES = {"hospital": "定点医院", "pharmacy": "定点零售药店", "any": "医院与药店"}
 _KINDS = {"read": "只读，不占用 msgid", "money": "动用资金，按 msgid 只执行一次",
+          "record": "写入就诊或费用明细，按 msgid 只执行一次",
+          "session": "签到签退，按 msgid 只执行一次（重发得到同一签到编号）",
           "reversal": "撤销，按 msgid 只执行一次"}
 
 

@@ -56,6 +56,12 @@ ENVELOPE_IN = {
         "mdtrtarea_admvs": {"type": "string"}, "insuplc_admdvs": {"type": "string"},
         "fixmedins_code": {"type": "string"}, "opter": {"type": "string"},
         "inf_time": {"type": "string", "description": "yyyy-MM-dd HH:mm:ss"},
+        "sign_no": {"type": "string", "description": "9001 签到所得签到编号；为空或不传则不校验，"
+                    "传了须为本机构当前有效的签到（否则 SIGN_NO_INVALID）"},
+        **{name: {"type": "string", "description": "接口标准字段，接受但不影响处理"}
+           for name in ("recer_sys_code", "infver", "opter_type", "opter_name",
+                        "fixmedins_name", "dev_no", "dev_safe_info", "cainfo", "signtype",
+                        "enctype")},
         "input": {"type": "object", "properties": {"data": {"type": "object"}}},
     },
 }
@@ -63,10 +69,16 @@ ENVELOPE_OUT = {
     "type": "object", "required": ["infcode", "inf_refmsgid", "err_code", "err_msg", "output"],
     "properties": {
         "infcode": {"type": "integer", "enum": [0, -1]},
-        "inf_refmsgid": {"type": "string"},
+        "inf_refmsgid": {"type": "string",
+                         "description": "接收方报文ID：区划(6)+yyyyMMddHHmmss+流水号(10)"},
         "msgid": {"type": ["string", "null"]},
         "err_code": {"type": "string", "description": "infcode -1 时的稳定错误代码"},
         "err_msg": {"type": "string"},
+        "warn_msg": {"type": "string"},
+        "refmsg_time": {"type": "string",
+                        "description": "接收报文时间 yyyyMMddHHmmssSSS（北京时间）"},
+        "respond_time": {"type": "string",
+                         "description": "响应报文时间 yyyyMMddHHmmssSSS（北京时间）"},
         "output": {"type": "object"},
     },
 }

@@ -129,3 +129,9 @@ class UnbindIn(ChannelIn):
 class PremiumIn(Body):
     beneficiary_certno: Certno
     year: int = Field(ge=2000, le=2100)
+
+
+class QuotaIn(ChannelIn):
+    """共济额度 (H3b): yuan ≥ 0, parsed exactly by the domain (money.to_fen)."""
+
+    quota: Money

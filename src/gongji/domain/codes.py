@@ -100,6 +100,29 @@ class KinshipVerification(StrEnum):
     DECLARATION = "declaration"  # 承诺制
 
 
+class ChrgitmLv(StrEnum):
+    """chrgitm_lv 收费项目等级 (医保目录): how the fund treats a fee line."""
+
+    CLASS_A = "01"  # 甲类: wholly within the fund's scope
+    CLASS_B = "02"  # 乙类: a 先行自付比例 share first borne by the patient
+    SELF_PAY = "03"  # 丙类/自费: wholly the patient's
+
+
+class FundPayType(StrEnum):
+    """fund_pay_type 基金支付类型 (setldetail): the national code of the pooled fund that
+    paid, by the patient's insutype. 310100 职工基本医疗保险统筹基金, 390100 城乡居民基本
+    医疗保险基金 (H2b)."""
+
+    EMPLOYEE_POOLED = "310100"
+    RESIDENT_POOLED = "390100"
+
+
+FUND_PAY_TYPE_BY_INSUTYPE = {InsuType.EMPLOYEE: FundPayType.EMPLOYEE_POOLED,
+                             InsuType.RESIDENT: FundPayType.RESIDENT_POOLED}
+FUND_PAY_TYPE_NAMES = {FundPayType.EMPLOYEE_POOLED: "职工基本医疗保险统筹基金",
+                       FundPayType.RESIDENT_POOLED: "城乡居民基本医疗保险基金"}
+
+
 def values(codes: type[StrEnum] | tuple[StrEnum, ...]) -> tuple[str, ...]:
     """The plain strings of an enum (or of some of its members), in declaration order."""
     return tuple(member.value for member in codes)

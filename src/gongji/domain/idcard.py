@@ -98,6 +98,11 @@ def mask_name(name: str) -> str:
     return text[:keep] + "*" * (len(text) - keep)
 
 
+def is_female(certno: str) -> bool:
+    """GB 11643: the 17th character (the sequence number's last digit) is even for a woman."""
+    return int(certno[16]) % 2 == 0
+
+
 def make_certno(region6: str, birth: date, seq3: int, female: bool | None = None) -> str:
     """Build a valid number for demo and test data; `female` fixes the parity of digit 17."""
     if len(region6) != 6 or not (region6.isascii() and region6.isdigit()):

@@ -51,6 +51,32 @@ def inverse(r: Relation) -> Relation:
     return _INVERSE[Relation(r)]
 
 
+# What a relative is called, by their sex (male, female): the words people use of their own
+# kin. Siblings' and grandparents' words cannot say older/younger or paternal/maternal, which
+# no record here knows, so both are named.
+_KIN_WORDS: dict[Relation, tuple[str, str]] = {
+    Relation.SPOUSE: ("丈夫", "妻子"),
+    Relation.PARENT: ("父亲", "母亲"),
+    Relation.CHILD: ("儿子", "女儿"),
+    Relation.SIBLING: ("兄弟", "姐妹"),
+    Relation.GRANDPARENT: ("祖父/外祖父", "祖母/外祖母"),
+    Relation.GRANDCHILD: ("孙子/外孙", "孙女/外孙女"),
+}
+
+
+def seen_by(stored: Relation | str, reader_is_helper: bool) -> Relation:
+    """The counterpart's relation to the reader. A binding stores what the beneficiary is to
+    the helper, so the helper reads it as stored and the beneficiary reads its inverse."""
+    relation = Relation(stored)
+    return relation if reader_is_helper else inverse(relation)
+
+
+def kin_word(relation: Relation | str, female: bool) -> str:
+    """The word for a relative of this relation and sex: parent + female → 母亲."""
+    male_word, female_word = _KIN_WORDS[Relation(relation)]
+    return female_word if female else male_word
+
+
 def parse_relation(value: object) -> Relation:
     """Accept a Relation, its English value (any case) or its Chinese label."""
     if isinstance(value, Relation):

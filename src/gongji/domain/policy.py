@@ -1,23 +1,27 @@
-"""Region rules as data: one TOML file per pooling region (统筹区) in gongji/policies/.
+"""Region rules as data (政策): what a pooling region (统筹区) allows, as plain values.
 
-File format: every value is a table `{ value = ..., source = "..." }`, with `example = true`
-on values that are placeholders to be set from the regional notice. Money is written in
-yuan (`*_yuan`), ratios in percent (`ratio_percent`), as notices state them; they are read
-into fen and basis points. `RegionPolicy.sources` and `.examples` are keyed by the dotted
-path of the value in the file, e.g. `fund_rules.hospital.deductible_yuan`.
+A policy is a set of named rules, each a plain JSON value (the same names the shipped
+files in gongji/policies/ and the REST API use):
 
-A new national rule a region may switch on later is a new field here, not a code fork.
+    admitted_relations, helper_insutypes, helper_requires_positive_balance,
+    beneficiary_insutypes, mutual_aid_area_prefixes, channels, invitation_expiry_days,
+    kinship_verification, auto_end_on_insurance_change, mutual_aid_quota_enabled,
+    premium_yuan_by_year ({"2027": 420}), fund_rules ({"hospital" | "pharmacy" |
+    "inpatient": {"deductible_yuan", "ratio_percent", "annual_cap_yuan"}})
+
+Each rule has one parser (plain value → typed value, or INVALID_POLICY naming the rule and
+why) and one renderer (typed value → canonical plain value), so what is stored, shown and
+applied is the same thing. Money is yuan at this edge and fen inside; ratios percent at
+this edge and basis points inside. Where the rules come from (files, dated versions in the
+database) is not this module's concern: see domain/policy_files.py and services/policy/.
 """
 
 from __future__ import annotations
 
-import functools
-import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from decimal import Decimal
-from importlib import resources
-from importlib.resources.abc import Traversable
-from pathlib import Path
+from datetime import date
+from decimal import Decimal, InvalidOperation
 
 from gongji.domain.codes import (
     ADMDVS,
@@ -30,31 +34,14 @@ from gongji.domain.codes import (
 from gongji.domain.errors import DomainError, refuse
 from gongji.domain.fund import BP_WHOLE, FundRule
 from gongji.domain.kinship import Relation
-from gongji.domain.money import to_fen
+from gongji.domain.money import to_fen, to_yuan
 
 CHANNELS = values(Channel)
-INSTITUTION_TYPES = values(InstitutionType)
 INSUTYPES = values(InsuType)  # 职工 / 城乡居民
 KINSHIP_VERIFICATIONS = values(KinshipVerification)  # 亲属关系核验 / 承诺制
-
-_SCALAR_KEYS = (
-    "admdvs",
-    "name",
-    "admitted_relations",
-    "helper_insutypes",
-    "helper_requires_positive_balance",
-    "beneficiary_insutypes",
-    "mutual_aid_area_prefixes",
-    "channels",
-    "invitation_expiry_days",
-    "kinship_verification",
-    "auto_end_on_insurance_change",
-    "mutual_aid_quota_enabled",
-)
-_PREMIUM_KEY = "premium_yuan_by_year"
-_FUND_KEY = "fund_rules"
-_FUND_RULE_KEYS = ("deductible_yuan", "ratio_percent", "annual_cap_yuan")
-_LEAF_KEYS = frozenset({"value", "source", "example"})
+INPATIENT = "inpatient"  # 住院: a fund-rule scene beside the two institution types
+FUND_SCENES = (*values(InstitutionType), INPATIENT)
+FUND_RULE_KEYS = ("deductible_yuan", "ratio_percent", "annual_cap_yuan")
 
 
 @dataclass(frozen=True)
@@ -73,6 +60,9 @@ class RegionPolicy:
     auto_end_on_insurance_change: bool
     mutual_aid_quota_enabled: bool
     fund_rules: dict[str, FundRule]
+    # Which dated version this is (services/policy); None for one built from files alone.
+    version: int | None = None
+    effective_from: date | None = None
     sources: dict[str, str] = field(default_factory=dict)
     examples: frozenset[str] = frozenset()
 
@@ -81,7 +71,7 @@ class RegionPolicy:
 
     def in_mutual_aid_area(self, admdvs: str) -> bool:
         """Whether an institution in `admdvs` may settle with mutual-aid funds of this region."""
-        if not isinstance(admdvs, str) or not _is_digits(admdvs, 6):
+        if not isinstance(admdvs, str) or not ADMDVS.fullmatch(admdvs):
             return False
         return admdvs.startswith(self.mutual_aid_area_prefixes)
 
@@ -89,227 +79,218 @@ class RegionPolicy:
         """Resident individual contribution for `year`; None when that year is not open."""
         return self.premium_fen_by_year.get(year)
 
-    def fund_rule(self, inst_type: str) -> FundRule:
-        rule = self.fund_rules.get(inst_type)
+    def fund_rule(self, scene: str) -> FundRule:
+        rule = self.fund_rules.get(scene)
         if rule is None:
-            raise refuse("INSTITUTION_TYPE", str(inst_type)[:40])
+            raise refuse("INSTITUTION_TYPE", str(scene)[:40])
         return rule
 
 
-# --- parsing -------------------------------------------------------------------------
+# --- one parser and one renderer per rule ----------------------------------------------
 
 
-def _is_digits(text: str, length: int | None = None) -> bool:
-    return text.isascii() and text.isdigit() and (length is None or len(text) == length)
+class _Bad(ValueError):
+    """Why a value is refused, in Chinese; the caller prefixes the rule's name."""
 
 
-class _Reader:
-    """Unwraps `{ value, source, example }` leaves, recording sources and example flags."""
-
-    def __init__(self) -> None:
-        self.sources: dict[str, str] = {}
-        self.examples: set[str] = set()
-
-    def leaf(self, node: object, path: str) -> object:
-        if not isinstance(node, dict) or "value" not in node:
-            raise ValueError(f'{path}: must be a table {{ value = ..., source = "..." }}')
-        unknown = set(node) - _LEAF_KEYS
-        if unknown:
-            raise ValueError(f"{path}: unknown keys {sorted(unknown)}")
-        source = node.get("source")
-        if not isinstance(source, str) or not source.strip():
-            raise ValueError(f"{path}: needs a non-empty source")
-        example = node.get("example", False)
-        if not isinstance(example, bool):
-            raise ValueError(f"{path}: example must be true or false")
-        self.sources[path] = source.strip()
-        if example:
-            self.examples.add(path)
-        return node["value"]
-
-
-def _text(value: object, path: str, allowed: tuple[str, ...] | None = None) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"{path}: must be a non-empty string")
-    if allowed is not None and value not in allowed:
-        raise ValueError(f"{path}: {value!r} is not one of {', '.join(allowed)}")
-    return value
-
-
-def _flag(value: object, path: str) -> bool:
-    if not isinstance(value, bool):
-        raise ValueError(f"{path}: must be true or false")
-    return value
-
-
-def _texts(value: object, path: str, allowed: tuple[str, ...] | None = None) -> tuple[str, ...]:
+def _texts(value: object, allowed: tuple[str, ...] | None = None) -> tuple[str, ...]:
     """A non-empty list of distinct strings, order kept (channels are shown in this order)."""
     if not isinstance(value, list) or not value:
-        raise ValueError(f"{path}: must be a non-empty list")
-    items = tuple(_text(v, f"{path}[{i}]", allowed) for i, v in enumerate(value))
-    if len(set(items)) != len(items):
-        raise ValueError(f"{path}: duplicate entries")
-    return items
+        raise _Bad("须为非空列表")
+    for i, item in enumerate(value):
+        if not isinstance(item, str) or not item.strip():
+            raise _Bad(f"第 {i + 1} 项须为非空字符串")
+        if allowed is not None and item not in allowed:
+            raise _Bad(f"第 {i + 1} 项 {item!r} 不在 {', '.join(allowed)} 之中")
+    if len(set(value)) != len(value):
+        raise _Bad("有重复项")
+    return tuple(value)
 
 
-def _yuan_fen(value: object, path: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError(f"{path}: must be a number of yuan")
+def _in_order(items: frozenset[str], order: tuple[str, ...]) -> list[str]:
+    return [code for code in order if code in items]
+
+
+def _flag(value: object) -> bool:
+    if not isinstance(value, bool):
+        raise _Bad("须为 true 或 false")
+    return value
+
+
+def _yuan(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal | str):
+        raise _Bad("须为金额（元）")
     try:
         return to_fen(value)
     except DomainError as exc:
-        raise ValueError(f"{path}: {exc.message}") from None
+        raise _Bad(exc.message) from None
 
 
-def _percent_bp(value: object, path: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError(f"{path}: must be a number of percent")
-    # repr() gives back the digits written in the file, so 62.5 is exactly 6250 bp.
-    bp = Decimal(repr(value) if isinstance(value, float) else value) * 100
+def _percent_bp(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal | str):
+        raise _Bad("须为百分数")
+    try:  # repr() gives back the digits written, so 62.5 is exactly 6250 bp
+        bp = Decimal(repr(value) if isinstance(value, float) else value) * 100
+    except InvalidOperation:
+        raise _Bad("须为百分数") from None
     if not bp.is_finite() or bp != bp.to_integral_value() or not 0 <= bp <= BP_WHOLE:
-        raise ValueError(f"{path}: must be within 0..100 with at most two decimals")
+        raise _Bad("须在 0–100 之间，最多两位小数")
     return int(bp)
 
 
-def _table(data: dict, key: str) -> dict:
-    node = data.get(key)
-    if not isinstance(node, dict):
-        raise ValueError(f"{key}: missing table")
-    return node
+def _percent(bp: int) -> int | float:
+    return bp // 100 if bp % 100 == 0 else bp / 100
 
 
-def _premiums(reader: _Reader, node: dict) -> dict[int, int]:
-    premiums: dict[int, int] = {}
-    for year_text, leaf in node.items():
-        path = f"{_PREMIUM_KEY}.{year_text}"
-        if not _is_digits(year_text, 4) or not 2000 <= int(year_text) <= 2100:
-            raise ValueError(f"{path}: the key must be a year such as 2025")
-        fen = _yuan_fen(reader.leaf(leaf, path), path)
+def _relations(value: object) -> frozenset[Relation]:
+    return frozenset(Relation(r) for r in _texts(value, values(Relation)))
+
+
+def _insutypes(value: object) -> frozenset[str]:
+    return frozenset(_texts(value, INSUTYPES))
+
+
+def _prefixes(value: object) -> tuple[str, ...]:
+    prefixes = _texts(value)
+    if not all(p.isascii() and p.isdigit() and 1 <= len(p) <= 6 for p in prefixes):
+        raise _Bad("每项须为 1–6 位数字")
+    return prefixes
+
+
+def _expiry_days(value: object) -> int:
+    if type(value) is not int or not 1 <= value <= 365:  # bool is not a day count
+        raise _Bad("须为 1–365 的整数天数")
+    return value
+
+
+def _kinship(value: object) -> str:
+    if value not in KINSHIP_VERIFICATIONS:
+        raise _Bad(f"须为 {', '.join(KINSHIP_VERIFICATIONS)} 之一")
+    return value
+
+
+def _premiums(value: object) -> dict[int, int]:
+    if not isinstance(value, dict):
+        raise _Bad('须为按年份的金额表，如 {"2027": 420}')
+    premiums = {}
+    for year, amount in value.items():
+        if not (isinstance(year, str) and year.isascii() and year.isdigit() and len(year) == 4
+                and 2000 <= int(year) <= 2100):
+            raise _Bad(f"年份 {str(year)[:10]!r} 须为 2000–2100 的四位年份")
+        try:
+            fen = _yuan(amount)
+        except _Bad as bad:
+            raise _Bad(f"{year}：{bad}") from None
         if fen <= 0:
-            raise ValueError(f"{path}: premium must be positive")
-        premiums[int(year_text)] = fen
+            raise _Bad(f"{year}：缴费金额须大于 0")
+        premiums[int(year)] = fen
     return premiums
 
 
-def _fund_rules(reader: _Reader, node: dict) -> dict[str, FundRule]:
-    if set(node) != set(INSTITUTION_TYPES):
-        raise ValueError(f"{_FUND_KEY}: needs exactly the tables {', '.join(INSTITUTION_TYPES)}")
-    rules: dict[str, FundRule] = {}
-    for inst_type in INSTITUTION_TYPES:
-        base = f"{_FUND_KEY}.{inst_type}"
-        table = node[inst_type]
-        if not isinstance(table, dict) or set(table) != set(_FUND_RULE_KEYS):
-            raise ValueError(f"{base}: needs exactly {', '.join(_FUND_RULE_KEYS)}")
-        values = {k: reader.leaf(table[k], f"{base}.{k}") for k in _FUND_RULE_KEYS}
-        rules[inst_type] = FundRule(
-            deductible_fen=_yuan_fen(values["deductible_yuan"], f"{base}.deductible_yuan"),
-            ratio_bp=_percent_bp(values["ratio_percent"], f"{base}.ratio_percent"),
-            annual_cap_fen=_yuan_fen(values["annual_cap_yuan"], f"{base}.annual_cap_yuan"),
-        )
+def _render_premiums(premiums: dict[int, int]) -> dict[str, float]:
+    return {str(year): to_yuan(fen) for year, fen in sorted(premiums.items())}
+
+
+def _fund_rules(value: object) -> dict[str, FundRule]:
+    if not isinstance(value, dict) or set(value) != set(FUND_SCENES):
+        raise _Bad(f"须恰好包含 {', '.join(FUND_SCENES)}")
+    rules = {}
+    for scene in FUND_SCENES:
+        table = value[scene]
+        if not isinstance(table, dict) or set(table) != set(FUND_RULE_KEYS):
+            raise _Bad(f"{scene} 须恰好包含 {', '.join(FUND_RULE_KEYS)}")
+        try:
+            rules[scene] = FundRule(deductible_fen=_yuan(table["deductible_yuan"]),
+                                    ratio_bp=_percent_bp(table["ratio_percent"]),
+                                    annual_cap_fen=_yuan(table["annual_cap_yuan"]))
+        except _Bad as bad:
+            raise _Bad(f"{scene}：{bad}") from None
     return rules
 
 
-def parse_policy(data: dict) -> RegionPolicy:
-    """Build a RegionPolicy from a parsed TOML document; ValueError names the bad value."""
-    if not isinstance(data, dict):
-        raise ValueError("policy must be a table")
-    expected = set(_SCALAR_KEYS) | {_PREMIUM_KEY, _FUND_KEY}
-    unknown, missing = set(data) - expected, expected - set(data)
+def _render_fund_rules(rules: dict[str, FundRule]) -> dict[str, dict]:
+    return {scene: {"deductible_yuan": to_yuan(rule.deductible_fen),
+                    "ratio_percent": _percent(rule.ratio_bp),
+                    "annual_cap_yuan": to_yuan(rule.annual_cap_fen)}
+            for scene, rule in rules.items()}
+
+
+@dataclass(frozen=True)
+class _Rule:
+    field: str  # the RegionPolicy field it fills
+    parse: Callable[[object], object]
+    render: Callable[[object], object]
+
+
+RULES: dict[str, _Rule] = {
+    "admitted_relations": _Rule("admitted_relations", _relations,
+                                lambda v: _in_order(v, values(Relation))),
+    "helper_insutypes": _Rule("helper_insutypes", _insutypes, lambda v: _in_order(v, INSUTYPES)),
+    "helper_requires_positive_balance": _Rule("helper_requires_positive_balance", _flag, bool),
+    "beneficiary_insutypes": _Rule("beneficiary_insutypes", _insutypes,
+                                   lambda v: _in_order(v, INSUTYPES)),
+    "mutual_aid_area_prefixes": _Rule("mutual_aid_area_prefixes", _prefixes, list),
+    "channels": _Rule("channels", lambda v: _texts(v, CHANNELS), list),
+    "invitation_expiry_days": _Rule("invitation_expiry_days", _expiry_days, int),
+    "kinship_verification": _Rule("kinship_verification", _kinship, str),
+    "auto_end_on_insurance_change": _Rule("auto_end_on_insurance_change", _flag, bool),
+    "mutual_aid_quota_enabled": _Rule("mutual_aid_quota_enabled", _flag, bool),
+    "premium_yuan_by_year": _Rule("premium_fen_by_year", _premiums, _render_premiums),
+    "fund_rules": _Rule("fund_rules", _fund_rules, _render_fund_rules),
+}
+RULE_NAMES = tuple(RULES)
+
+
+def invalid(rule: str, why: str) -> DomainError:
+    return refuse("INVALID_POLICY", f"{rule}：{why}")
+
+
+def parse_rule(name: object, value: object) -> object:
+    """The typed value of one rule, or INVALID_POLICY naming the rule and why."""
+    rule = RULES.get(name) if isinstance(name, str) else None
+    if rule is None:
+        raise invalid(str(name)[:40], "未知规则")
+    try:
+        return rule.parse(value)
+    except _Bad as bad:
+        raise invalid(name, str(bad)) from None
+
+
+def normalize_rules(changes: object) -> dict:
+    """Rules as sent (a map of some rules) → the same rules in canonical plain form (what
+    is stored): each checked on its own; checks across rules are build_policy's."""
+    if not isinstance(changes, dict) or not changes:
+        raise refuse("INVALID_POLICY", "rules 须为至少包含一条规则的对象")
+    canonical = {}
+    for name, value in sorted(changes.items(), key=lambda kv: str(kv[0])):
+        typed = parse_rule(name, value)  # refuses an unknown name before it is looked up
+        canonical[name] = RULES[name].render(typed)
+    return canonical
+
+
+def build_policy(admdvs: str, name: str, rules: dict, *, version: int | None = None,
+                 effective_from: date | None = None, sources: dict | None = None,
+                 examples: frozenset[str] = frozenset()) -> RegionPolicy:
+    """A complete policy of one pooling region from its plain rules; INVALID_POLICY names
+    the first missing, unknown or bad rule."""
+    unknown = sorted(set(rules) - set(RULES))
     if unknown:
-        raise ValueError(f"unknown keys {sorted(unknown)}")
+        raise invalid(unknown[0], "未知规则")
+    missing = [r for r in RULE_NAMES if r not in rules]
     if missing:
-        raise ValueError(f"missing keys {sorted(missing)}")
-
-    reader = _Reader()
-    raw = {key: reader.leaf(data[key], key) for key in _SCALAR_KEYS}
-
-    admdvs = _text(raw["admdvs"], "admdvs")
-    if not _is_digits(admdvs, 6):
-        raise ValueError("admdvs: must be 6 digits")
-    relations = _texts(raw["admitted_relations"], "admitted_relations", tuple(Relation))
-    prefixes = _texts(raw["mutual_aid_area_prefixes"], "mutual_aid_area_prefixes")
-    if not all(_is_digits(p) and 1 <= len(p) <= 6 for p in prefixes):
-        raise ValueError("mutual_aid_area_prefixes: each must be 1 to 6 digits")
-    if not admdvs.startswith(prefixes):
-        raise ValueError("mutual_aid_area_prefixes: must include the region itself")
-    expiry_days = raw["invitation_expiry_days"]
-    if type(expiry_days) is not int or not 1 <= expiry_days <= 365:  # bool is not a day count
-        raise ValueError("invitation_expiry_days: must be a whole number within 1..365")
-
-    return RegionPolicy(
-        admdvs=admdvs,
-        name=_text(raw["name"], "name"),
-        admitted_relations=frozenset(Relation(r) for r in relations),
-        helper_insutypes=frozenset(_texts(raw["helper_insutypes"], "helper_insutypes", INSUTYPES)),
-        helper_requires_positive_balance=_flag(
-            raw["helper_requires_positive_balance"], "helper_requires_positive_balance"
-        ),
-        beneficiary_insutypes=frozenset(
-            _texts(raw["beneficiary_insutypes"], "beneficiary_insutypes", INSUTYPES)
-        ),
-        mutual_aid_area_prefixes=prefixes,
-        channels=_texts(raw["channels"], "channels", CHANNELS),
-        invitation_expiry_days=expiry_days,
-        kinship_verification=_text(
-            raw["kinship_verification"], "kinship_verification", KINSHIP_VERIFICATIONS
-        ),
-        premium_fen_by_year=_premiums(reader, _table(data, _PREMIUM_KEY)),
-        auto_end_on_insurance_change=_flag(
-            raw["auto_end_on_insurance_change"], "auto_end_on_insurance_change"
-        ),
-        mutual_aid_quota_enabled=_flag(raw["mutual_aid_quota_enabled"], "mutual_aid_quota_enabled"),
-        fund_rules=_fund_rules(reader, _table(data, _FUND_KEY)),
-        sources=dict(reader.sources),
-        examples=frozenset(reader.examples),
-    )
+        raise invalid(missing[0], "缺少此规则")
+    typed = {RULES[r].field: parse_rule(r, rules[r]) for r in RULE_NAMES}
+    if not admdvs.startswith(typed["mutual_aid_area_prefixes"]):
+        raise invalid("mutual_aid_area_prefixes", f"须包含本统筹区 {admdvs}")
+    return RegionPolicy(admdvs=admdvs, name=name, version=version, effective_from=effective_from,
+                        sources=dict(sources or {}), examples=examples, **typed)
 
 
-# --- loading -------------------------------------------------------------------------
+def render_rules(policy: RegionPolicy) -> dict:
+    """Every rule of a policy in canonical plain form (what GET /policies answers)."""
+    return {name: rule.render(getattr(policy, rule.field)) for name, rule in RULES.items()}
 
 
-def _bundled_dir() -> Traversable:
-    return resources.files("gongji").joinpath("policies")
-
-
-def load_policies(directory: Path | None = None) -> dict[str, RegionPolicy]:
-    """Read every *.toml in `directory` (default: the bundled gongji/policies)."""
-    folder: Traversable = directory if directory is not None else _bundled_dir()
-    policies: dict[str, RegionPolicy] = {}
-    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
-        if not entry.name.endswith(".toml") or not entry.is_file():
-            continue
-        try:
-            policy = parse_policy(tomllib.loads(entry.read_text(encoding="utf-8")))
-        except (tomllib.TOMLDecodeError, ValueError) as exc:
-            raise ValueError(f"policy file {entry.name}: {exc}") from exc
-        # The file name is the key operators look for; a mismatch is a copy-paste slip.
-        if entry.name.removesuffix(".toml") != policy.admdvs:
-            raise ValueError(
-                f"policy file {entry.name}: admdvs {policy.admdvs} does not match the file name"
-            )
-        policies[policy.admdvs] = policy
-    return policies
-
-
-@functools.cache
-def _bundled() -> dict[str, RegionPolicy]:
-    return load_policies()
-
-
-def get_policy(admdvs: str) -> RegionPolicy:
-    """The bundled policy of a pooling region (read once per process)."""
-    policy = _bundled().get(admdvs) if isinstance(admdvs, str) else None
-    if policy is None:
-        raise refuse("INVALID_REGION", str(admdvs)[:20])
-    return policy
-
-
-def known_regions() -> tuple[str, ...]:
-    return tuple(sorted(_bundled()))
-
-
-def check_region(admdvs: object) -> str:
-    if not isinstance(admdvs, str) or not ADMDVS.fullmatch(admdvs):
-        raise refuse("INVALID_REGION", "须为6位数字")
-    get_policy(admdvs)  # refuses a region with no policy
-    return admdvs
+def apply_changes(rules: dict, changes: dict) -> dict:
+    """A rule sent replaces that rule's whole value (a map too); the others keep theirs."""
+    return {**rules, **changes}

@@ -42,8 +42,8 @@ def request_hash(payload: object) -> str:
 _CLAIM = {name: insert_fn(idempotency).on_conflict_do_nothing(index_elements=["scope", "key"])
           .returning(idempotency.c.key)
           for name, insert_fn in (("postgresql", pg_insert), ("sqlite", sqlite_insert))}
-_EARLIER = select(idempotency.c.request_hash, idempotency.c.response).where(idempotency.c.scope == bindparam("w_scope"),
-                                                idempotency.c.key == bindparam("w_key"))
+_EARLIER = select(idempotency.c.request_hash, idempotency.c.response).where(
+    idempotency.c.scope == bindparam("w_scope"), idempotency.c.key == bindparam("w_key"))
 _STORE = update(idempotency).where(
     idempotency.c.scope == bindparam("w_scope"), idempotency.c.key == bindparam("w_key"),
 ).values(response=bindparam("w_response"))
@@ -58,6 +58,39 @@ def claim(conn: Connection, scope: str, key: str, req_hash: str, at: datetime) -
         return None
     row = conn.execute(_EARLIER, {"w_scope": scope, "w_key": key}).one()
     return Stored(row.request_hash, json.loads(row.response))
+
+
+# The request hash of a key that 2601 冲正 claimed for a message that had not (yet) run: not
+# a sha256 hex digest, so no request ever hashes to it. The original, arriving later, finds
+# it in place of a first answer and is refused (MSG_REVERSED).
+SPENT = "spent-by-2601"
+
+
+def spend(conn: Connection, scope: str, key: str, at: datetime) -> Stored | None:
+    """Claim `key` for good on behalf of a correction, first thing in its unit of work.
+
+    Returns the earlier record if the key was claimed before (by the original message, or
+    by an earlier correction). On PostgreSQL this insert waits on the unique index for an
+    original still running with the key, so the two serialise: the correction sees either
+    the original's committed work or a key the original can no longer claim."""
+    claimed = conn.execute(_CLAIM[conn.dialect.name], {
+        "scope": scope, "key": key, "request_hash": SPENT, "response": "{}",
+        "created_at": at}).first()
+    if claimed is not None:
+        return None
+    row = conn.execute(_EARLIER, {"w_scope": scope, "w_key": key}).one()
+    return Stored(row.request_hash, json.loads(row.response))
+
+
+_MARK_SPENT = update(idempotency).where(
+    idempotency.c.scope == bindparam("w_scope"), idempotency.c.key == bindparam("w_key"),
+).values(request_hash=SPENT)
+
+
+def mark_spent(conn: Connection, scope: str, key: str) -> None:
+    """A key whose message a correction undid: a retry of that message is refused from now
+    on (MSG_REVERSED), not answered with the settlement the correction reversed."""
+    conn.execute(_MARK_SPENT, {"w_scope": scope, "w_key": key})
 
 
 def store(conn: Connection, scope: str, key: str, response: dict) -> None:

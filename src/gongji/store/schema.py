@@ -32,11 +32,13 @@ from sqlalchemy import (
 from gongji.domain.codes import (
     STORED_ACCOUNT_STATUSES,
     AccountStatus,
+    ChrgitmLv,
     InstitutionType,
     InsuStatus,
     InsuType,
 )
 from gongji.domain.lifecycle import BindingStatus, InvitationStatus
+from gongji.domain.visit import VisitStatus
 from gongji.store.types import BigId, UtcDateTime
 
 
@@ -273,6 +275,11 @@ settlements = Table(
     Column("txn_id", BigInteger, nullable=False),
     Column("reversed_at", UtcDateTime),
     Column("reversal_txn_id", BigInteger),
+    # v2 (H2b, migration 0009): the visit and fee batch a hospital settled (2207 with
+    # mdtrt_id), and the 医疗类别; NULL for a v1 bill.
+    Column("mdtrt_id", String(30)),
+    Column("chrg_bchno", String(30)),
+    Column("med_type", String(6)),
     CheckConstraint(
         "medfee_sumamt_fen = fulamt_ownpay_amt_fen + overlmt_selfpay_fen"
         " + preselfpay_amt_fen + inscp_scp_amt_fen",
@@ -296,6 +303,7 @@ settlements = Table(
     # answers a retry is purged after its retention period, this is not (migration 0006).
     Index("uq_settlements_institution_msgid", "institution_id", "msgid", unique=True),
     Index("ix_settlements_person_time", "person_id", "setl_time"),
+    Index("ix_settlements_mdtrt_id", "mdtrt_id"),
 )
 
 settlement_mulaid = Table(
@@ -407,3 +415,183 @@ credits = Table(
     CheckConstraint("amount_fen > 0", name="positive"),
     CheckConstraint("(reversed_at IS NULL) = (reversal_txn_id IS NULL)", name="reversal_pair"),
 )
+
+
+# --- catalogue (医保目录), H1 / migration 0008 ----------------------------------------
+# One row per (admdvs, med_list_codg): a province's item (540000, 450000) holds for every
+# region of it unless the region has its own. Fractions are stored as exact integers on
+# both dialects (SQLite keeps NUMERIC as a float): 先行自付比例 in millionths, and the unit
+# price limit in micro-yuan, since real catalogues price tablets below the fen (0.0325).
+catalogue_items = Table(
+    "catalogue_items",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("admdvs", String(6), nullable=False),
+    Column("med_list_codg", String(50), nullable=False),  # 医保目录编码
+    Column("med_list_name", String(200), nullable=False),  # 医保目录名称
+    Column("chrgitm_lv", String(2), nullable=False),  # 收费项目等级 01/02/03
+    Column("selfpay_prop_ppm", Integer, nullable=False),  # 先行自付比例 × 1,000,000
+    Column("pric_uplmt_uyuan", BigInteger),  # 最高限价 × 1,000,000 (yuan); NULL: none
+    Column("begndate", Date),  # 开始日期; NULL: in force from the start
+    Column("enddate", Date),  # 结束日期 (inclusive); NULL: open
+    Column("updated_at", UtcDateTime, nullable=False),
+    # Also the lookup's index: (region or province) × codes, and a code prefix in a region.
+    UniqueConstraint("admdvs", "med_list_codg"),
+    CheckConstraint(sql_in("chrgitm_lv", ChrgitmLv), name="chrgitm_lv"),
+    CheckConstraint("selfpay_prop_ppm BETWEEN 0 AND 1000000", name="selfpay_prop"),
+    CheckConstraint("pric_uplmt_uyuan IS NULL OR pric_uplmt_uyuan >= 0", name="pric_uplmt"),
+    CheckConstraint("enddate IS NULL OR begndate IS NULL OR enddate >= begndate",
+                    name="dates"),
+)
+
+# --- sign-ins (签到 9001/9002) and msgids spent by 2601 冲正 (migration 0010, H2a) -------------
+
+# One row per 9001. A sign-in is current while it is not signed out (9002) and its
+# Asia/Shanghai day (sign_date) is today: real HIS sign in every morning.
+sign_ins = Table(
+    "sign_ins",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("sign_no", String(30), nullable=False, unique=True),
+    Column("institution_id", BigInteger, ForeignKey("institutions.id"), nullable=False),
+    Column("opter_no", String(30), nullable=False),
+    Column("mac", String(64), nullable=False),
+    Column("ip", String(64), nullable=False),
+    Column("msgid", String(64), nullable=False),
+    Column("signed_in_at", UtcDateTime, nullable=False),
+    Column("sign_date", Date, nullable=False),  # Asia/Shanghai date of the sign-in
+    Column("signed_out_at", UtcDateTime),
+    Column("signout_msgid", String(64)),
+    CheckConstraint("(signed_out_at IS NULL) = (signout_msgid IS NULL)", name="signout_pair"),
+    Index("ix_sign_ins_institution_date", "institution_id", "sign_date"),
+)
+
+# A msgid that 2601 冲正 named when nothing had settled with it: never purged (unlike the
+# idempotency records), so the original can never settle later, however late it arrives.
+spent_msgids = Table(
+    "spent_msgids",
+    metadata,
+    Column("institution_id", BigInteger, ForeignKey("institutions.id"), nullable=False),
+    Column("msgid", String(64), nullable=False),
+    Column("oinfno", String(4), nullable=False),
+    Column("by_msgid", String(64), nullable=False),  # the 2601 that spent it
+    Column("spent_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("institution_id", "msgid"),
+)
+
+
+# --- visits (就诊) and fee lines (费用明细), H2b / migration 0009 ----------------------------
+# A hospital registers a visit (2201; we issue mdtrt_id), uploads its fee lines (2204) and
+# settles a batch (chrg_bchno) of them (2207). A visit line's settlement_id is set exactly
+# while a live settlement holds it: a reversal frees its lines, so the batch may settle
+# again. A pharmacy's v2 lines (2102 drugdetail) are stored here too, with their settlement
+# and no visit. Quantities and unit prices are exact integers, as in catalogue_items
+# (SQLite keeps NUMERIC as a float): cnt × 10,000 and the price in micro-yuan.
+visits = Table(
+    "visits",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("mdtrt_id", String(30), nullable=False, unique=True),  # 就诊ID, ours
+    Column("msgid", String(64), nullable=False),  # the 2201 that registered it (2601)
+    Column("institution_id", BigInteger, ForeignKey("institutions.id"), nullable=False),
+    Column("person_id", BigInteger, ForeignKey("persons.id"), nullable=False),
+    Column("psn_no", String(30), nullable=False),
+    Column("insutype", String(3), nullable=False),
+    Column("med_type", String(6), nullable=False, server_default="11"),  # 医疗类别
+    Column("begntime", UtcDateTime, nullable=False),
+    Column("ipt_otp_no", String(30), nullable=False),  # 住院/门诊号 (the HIS's)
+    Column("atddr_no", String(30)),
+    Column("dr_name", String(50)),
+    Column("dept_code", String(30)),
+    Column("dept_name", String(100)),
+    Column("caty", String(10)),
+    Column("diseinfo", Text),  # 2203 diagnoses as JSON, bounded by domain/visit.py
+    Column("status", String(12), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("cancelled_at", UtcDateTime),
+    CheckConstraint(sql_in("status", VisitStatus), name="status"),
+    CheckConstraint(f"(status = {sql_text(VisitStatus.CANCELLED)}) = (cancelled_at IS NOT NULL)",
+                    name="cancelled_when"),
+    Index("ix_visits_institution_person", "institution_id", "person_id"),
+    Index("uq_visits_institution_msgid", "institution_id", "msgid", unique=True),
+)
+
+fee_lines = Table(
+    "fee_lines",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("visit_id", BigInteger, ForeignKey("visits.id")),
+    Column("settlement_id", BigInteger, ForeignKey("settlements.id")),
+    Column("feedetl_sn", String(30), nullable=False),  # 费用明细流水号
+    Column("chrg_bchno", String(30)),  # 收费批次号 (visit lines)
+    Column("med_list_codg", String(50), nullable=False),  # 医保目录编码
+    Column("medins_list_codg", String(50)),  # 医药机构目录编码
+    Column("cnt_e4", BigInteger, nullable=False),  # 数量 × 10,000
+    Column("pric_uyuan", BigInteger, nullable=False),  # 单价 × 1,000,000 (yuan)
+    Column("det_item_fee_sumamt_fen", BigInteger, nullable=False),  # 明细项目费用总额
+    Column("fulamt_ownpay_amt_fen", BigInteger, nullable=False),
+    Column("overlmt_amt_fen", BigInteger, nullable=False),
+    Column("preselfpay_amt_fen", BigInteger, nullable=False),
+    Column("inscp_scp_amt_fen", BigInteger, nullable=False),
+    Column("chrgitm_lv", String(2), nullable=False),
+    Column("selfpay_prop_ppm", Integer, nullable=False),
+    Column("pric_uplmt_uyuan", BigInteger),
+    Column("fee_ocur_time", UtcDateTime, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    UniqueConstraint("visit_id", "feedetl_sn"),  # NULL visit (pharmacy): checked per call
+    CheckConstraint("visit_id IS NOT NULL OR settlement_id IS NOT NULL", name="owner"),
+    CheckConstraint("visit_id IS NULL OR chrg_bchno IS NOT NULL", name="visit_batch"),
+    CheckConstraint(
+        "det_item_fee_sumamt_fen = fulamt_ownpay_amt_fen + overlmt_amt_fen"
+        " + preselfpay_amt_fen + inscp_scp_amt_fen", name="parts_add_up"),
+    CheckConstraint(
+        "cnt_e4 > 0 AND pric_uyuan >= 0 AND fulamt_ownpay_amt_fen >= 0 AND overlmt_amt_fen >= 0"
+        " AND preselfpay_amt_fen >= 0 AND inscp_scp_amt_fen >= 0", name="not_negative"),
+    CheckConstraint(sql_in("chrgitm_lv", ChrgitmLv), name="chrgitm_lv"),
+    Index("ix_fee_lines_visit_batch", "visit_id", "chrg_bchno"),
+    Index("ix_fee_lines_settlement", "settlement_id"),
+)
+
+
+# --- 共济额度 (the helper's quota), H3b / migration 0012 --------------------------------
+# On the binding: the quota the helper set and what is left of it (NULL, NULL: no quota).
+# Guarded by the helper's personal account row: every write of these columns (setting a
+# quota, a draw, a refund) happens while that row is locked (repo.lock_accounts, or the
+# journal's guarded balance update in the same unit of work), and every read that decides
+# money reads them after taking that lock.
+bindings.append_column(Column("quota_fen", BigInteger))
+bindings.append_column(Column("quota_remaining_fen", BigInteger))
+bindings.append_constraint(CheckConstraint(
+    "(quota_fen IS NULL) = (quota_remaining_fen IS NULL)", name="quota_pair"))
+bindings.append_constraint(CheckConstraint(
+    "quota_fen IS NULL OR (quota_remaining_fen >= 0 AND quota_remaining_fen <= quota_fen)",
+    name="quota_within"))
+
+
+# --- region policies as dated versions (H3a, migration 0011) ---------------------------------
+# One row per published change of a province's (540000) or a region's rules: only the rules
+# it sets, as canonical JSON (domain/policy.normalize_rules). Rows are never changed but
+# for `applied_at` (the auto-end sweep ran for it, once); the first row of each is the
+# shipped file's seed. The rules in force for a region on a day fold every row of its
+# province, then of the region, with effective_from on or before that day, in
+# (effective_from, id) order (services/policy/versions.py).
+policy_versions = Table(
+    "policy_versions",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("admdvs", String(6), nullable=False),
+    Column("effective_from", Date, nullable=False),
+    Column("rules", Text, nullable=False),
+    Column("sources", Text),  # JSON {"sources": {path: text}, "examples": [path]}
+    Column("published_at", UtcDateTime, nullable=False),
+    Column("published_by", String(40), nullable=False),
+    Column("applied_at", UtcDateTime),
+    CheckConstraint("length(admdvs) = 6", name="admdvs"),
+    Index("ix_policy_versions_admdvs_from", "admdvs", "effective_from", "id"),
+)
+# The version a settlement applied (the patient's region's, on its date).
+settlements.append_column(Column("policy_version", BigInteger))
+# A person's last move to another pooling region, kept by a trigger (migration 0011) on
+# every path that changes insuplc_admdvs: what the auto-end rule needs when it takes effect.
+persons.append_column(Column("previous_admdvs", String(6)))
+persons.append_column(Column("moved_at", UtcDateTime))

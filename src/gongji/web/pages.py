@@ -11,31 +11,46 @@ from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
-from gongji.api.auth import Clerk, Institution, issue_token
+from gongji.api.auth import Clerk, Institution, Person, issue_token
 from gongji.api.deps import Ctx
-from gongji.domain.errors import refuse
+from gongji.domain.errors import CATALOGUE, refuse
 from gongji.services.clock import iso
 from gongji.services.operations.demo import identities
 from gongji.store import repo
+from gongji.web import oidc, reports
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
 router = APIRouter(include_in_schema=False)
+router.include_router(oidc.router)
+router.include_router(reports.router)
 static = StaticFiles(directory=HERE / "static")
 
-PAGES = {"": "index.html", "portal": "portal.html", "hall": "hall.html", "counter": "counter.html"}
+PAGES = {"": "index.html", "portal": "portal.html", "hall": "hall.html", "counter": "counter.html",
+         "reports": "reports.html"}
 
 
 def _page(name: str):  # noqa: ANN202
     def render(request: Request) -> HTMLResponse:
-        demo = request.app.state.settings.demo
+        settings = request.app.state.settings
         # The server's time, for the pages' "now" (static/beijing.js): entries are stamped by
         # this clock, so the chart's current month must come from it, not from the device.
         now = iso(request.app.state.ctx.now())
-        return templates.TemplateResponse(request, PAGES[name],
-                                          {"demo": demo, "page": name, "now": now})
+        return templates.TemplateResponse(request, PAGES[name], {
+            "demo": settings.demo, "page": name, "now": now,
+            "oidc": settings.oidc_enabled and name in oidc.SIGN_IN_PAGES,
+            "channel": settings.portal_channel,
+            "signin_error": _signin_error(request.query_params.get("signin_error"))})
 
     return render
+
+
+def _signin_error(code: str | None) -> str | None:
+    """A refused identity-service sign-in comes back as its code (web/oidc.py); the page says
+    the catalogue's message, never text from the address bar."""
+    if code is None:
+        return None
+    return CATALOGUE.get(code, CATALOGUE["OIDC_FAILED"])[1].replace("：{detail}", "")
 
 
 for _name in PAGES:
@@ -61,6 +76,14 @@ def my_institution(caller: Institution, ctx: Ctx) -> dict:
         raise refuse("INSTITUTION_NOT_FOUND")
     return {"fixmedins_code": inst.fixmedins_code, "fixmedins_name": inst.fixmedins_name,
             "fixmedins_type": inst.fixmedins_type, "admdvs": inst.admdvs}
+
+
+@router.get("/web/person")
+def my_person(caller: Person, ctx: Ctx) -> dict:
+    """The signed-in person's own name, for the portal's heading (whatever the sign-in)."""
+    with ctx.read() as uow:
+        person = repo.known_person(uow.conn, caller.subject)
+    return {"psn_no": person.psn_no, "psn_name": person.psn_name}
 
 
 @router.get("/web/clerk")

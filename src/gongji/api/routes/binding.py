@@ -10,8 +10,8 @@ from fastapi import APIRouter, Depends, Path, Query
 from gongji.api.auth import Operator, Person, Principal, require
 from gongji.api.deps import Ctx, actor_of
 from gongji.api.exactjson import ExactJSONRoute
-from gongji.api.schemas import ChannelIn, InvitationIn, OrderIn, UnbindIn
-from gongji.services.binding import audit_trail, invitations, unbinding
+from gongji.api.schemas import ChannelIn, InvitationIn, OrderIn, QuotaIn, UnbindIn
+from gongji.services.binding import audit_trail, invitations, quota, unbinding
 from gongji.services.binding import bindings as binding
 
 router = APIRouter(prefix="/api/v1", tags=["binding"], route_class=ExactJSONRoute)
@@ -69,6 +69,13 @@ def unbind(binding_id: BindingId, caller: PartyOrClerk, ctx: Ctx,
     """解绑 by either party, or by a clerk with `documents_checked: true`."""
     data = body.data() if body else {}
     return unbinding.unbind(ctx, binding_id, actor_of(caller, data.get("channel")), data)
+
+
+@router.put("/bindings/{binding_id}/quota")
+def set_quota(binding_id: BindingId, body: QuotaIn, caller: Person, ctx: Ctx) -> dict:
+    """共济额度 by the binding's helper, where the helper's region policy enables it: the
+    relative draws at most what remains of it, and it is reserved from the helper's own use."""
+    return quota.set_quota(ctx, caller.subject, binding_id, body.data())
 
 
 @router.get("/persons/{psn_no}/audit")

@@ -27,12 +27,14 @@ from gongji.domain.lifecycle import (
     new_order,
     positions,
 )
-from gongji.domain.policy import RegionPolicy, get_policy
+from gongji.domain.money import to_yuan
+from gongji.domain.policy import RegionPolicy
 from gongji.domain.text import check_printable
 from gongji.services.binding.actor import Actor, AuditEvent, record
 from gongji.services.clock import iso, local_date
 from gongji.services.context import Context
-from gongji.services.reads.views import account_status
+from gongji.services.policy.versions import policy_on
+from gongji.services.reads.views import account_status, relation_to_you
 from gongji.store import repo
 from gongji.store.schema import bindings, persons
 
@@ -42,12 +44,16 @@ def party(row: Row) -> Party:
                  account_status(row), row.balance_fen or 0)
 
 
-def verify(conn: Connection, helper: Row, beneficiary: Row, relation: Relation) -> str:
-    """All binding checks against the current data, including an active twin."""
+def verify(conn: Connection, helper: Row, beneficiary: Row, relation: Relation,
+           now: datetime) -> str:
+    """All binding checks against the current data, including an active twin; both
+    regions' policies as in force today (Asia/Shanghai)."""
+    day = local_date(now)
     verification = verify_pair(
         party(helper), party(beneficiary), relation,
         repo.registered_relation(conn, helper.id, beneficiary.id),
-        get_policy(helper.insuplc_admdvs), get_policy(beneficiary.insuplc_admdvs))
+        policy_on(conn, helper.insuplc_admdvs, day),
+        policy_on(conn, beneficiary.insuplc_admdvs, day))
     if active_binding(conn, helper.id, beneficiary.id) is not None:
         raise refuse("BINDING_EXISTS")
     return verification
@@ -113,7 +119,7 @@ def hall_bind(ctx: Context, data: dict, actor: Actor) -> dict:
         conn = uow.conn
         helper = person_for_clerk(conn, data.get("helper_certno"), actor, now)
         beneficiary = person_for_clerk(conn, data.get("beneficiary_certno"), actor, now)
-        verification = verify(conn, helper, beneficiary, relation)
+        verification = verify(conn, helper, beneficiary, relation, now)
         documents = {"checked": list(HALL_DOCUMENTS), "clerk_id": actor.actor_id,
                      "note": note}
         binding_id = activate(conn, helper, beneficiary, relation, verification,
@@ -137,10 +143,13 @@ def caller_person(conn: Connection, psn_no: str) -> Row:
     return person
 
 
-def person_actor(conn: Connection, psn_no: str, channel: object | None) -> tuple[Row, Actor]:
-    """The calling person and how they act; a channel, when stated, must be their region's."""
+def person_actor(conn: Connection, psn_no: str, channel: object | None,
+                 now: datetime) -> tuple[Row, Actor]:
+    """The calling person and how they act; a channel, when stated, must be one of their
+    region's (policy in force today)."""
     person = caller_person(conn, psn_no)
-    stated = None if channel is None else check_channel(channel, get_policy(person.insuplc_admdvs))
+    stated = None if channel is None else check_channel(
+        channel, policy_on(conn, person.insuplc_admdvs, local_date(now)))
     return person, Actor("person", psn_no, stated)
 
 
@@ -187,15 +196,27 @@ def get_binding(ctx: Context, binding_id: int, actor: Actor) -> dict:
             "helper_certno": mask_certno(helper.certno), "helper_name": mask_name(helper.psn_name),
             "beneficiary_certno": mask_certno(beneficiary.certno),
             "beneficiary_name": mask_name(beneficiary.psn_name),
+            # each party as the other says it, for the hall's receipt: "母亲", "儿子"
+            "beneficiary_is": relation_to_you(row.relation, True, beneficiary.certno),
+            "helper_is": relation_to_you(row.relation, False, helper.certno),
             "order": positions(order).get(row.id), "channel": row.channel,
             "verification": row.verification, "activated_at": iso(row.activated_at),
-            "ended_at": iso(row.ended_at), "ended_reason": row.ended_reason}
+            "ended_at": iso(row.ended_at), "ended_reason": row.ended_reason,
+            **quota_view(row)}
 
 
 def _caller_id(conn: Connection, actor: Actor) -> int | None:
     if actor.role != "person":
         return None
     return caller_person(conn, actor.actor_id).id
+
+
+def quota_view(row: Row) -> dict:
+    """共济额度 as both parties see it (null: none set); an ended binding reserves nothing,
+    and shows what was left when it ended."""
+    return {"quota": None if row.quota_fen is None else to_yuan(row.quota_fen),
+            "quota_remaining": (None if row.quota_remaining_fen is None
+                                else to_yuan(row.quota_remaining_fen))}
 
 
 # --- deduction order ----------------------------------------------------------------------------
@@ -215,7 +236,7 @@ def set_order(ctx: Context, psn_no: str, binding_ids: list[int],
     now = ctx.now()
     with ctx.uow() as uow:
         conn = uow.conn
-        person, actor = person_actor(conn, psn_no, channel)
+        person, actor = person_actor(conn, psn_no, channel, now)
         repo.lock_person(conn, person.id)
         before = positions(active_order(conn, person.id))
         after = positions(new_order(before, binding_ids))
@@ -256,10 +277,11 @@ def _side(conn: Connection, person_id: int, side: str) -> list[dict]:
     items = []
     for row in rows:
         item = {"binding_id": row.id, "status": row.status, "relation": row.relation,
+                "relation_to_you": relation_to_you(row.relation, side == "helper", row.certno),
                 "counterpart_certno": mask_certno(row.certno),
                 "counterpart_name": mask_name(row.psn_name), "channel": row.channel,
                 "activated_at": iso(row.activated_at), "ended_at": iso(row.ended_at),
-                "order": None}
+                "order": None, **quota_view(row)}
         if side == "beneficiary" and row.status == BindingStatus.ACTIVE:
             item["order"] = active.index(row.id) + 1
         items.append(item)

@@ -29,7 +29,7 @@ from gongji.domain.lifecycle import (
     is_overdue,
     status_seen,
 )
-from gongji.domain.policy import RegionPolicy, get_policy
+from gongji.domain.policy import RegionPolicy
 from gongji.domain.text import check_name
 from gongji.services.binding.actor import Actor, AuditEvent, record
 from gongji.services.binding.bindings import (
@@ -43,6 +43,8 @@ from gongji.services.binding.bindings import (
 )
 from gongji.services.clock import iso, local_date
 from gongji.services.context import Context
+from gongji.services.policy.versions import policy_on
+from gongji.services.reads.views import relation_to_you
 from gongji.store import repo
 from gongji.store.schema import invitations, kinships, persons
 from gongji.store.uow import UnitOfWork
@@ -65,11 +67,11 @@ def invite(ctx: Context, psn_no: str, data: dict) -> dict:
     with ctx.uow() as uow:
         conn = uow.conn
         helper = caller_person(conn, psn_no)
-        policy = get_policy(helper.insuplc_admdvs)
+        policy = policy_on(conn, helper.insuplc_admdvs, local_date(now))
         actor = Actor("person", psn_no, check_channel(data.get("channel"), policy))
         beneficiary, basis = _named_relative(conn, helper, certno, name, policy)
         repo.lock_person(conn, beneficiary.id)
-        verification = (verify(conn, helper, beneficiary, relation)
+        verification = (verify(conn, helper, beneficiary, relation, now)
                         if basis == KinshipVerification.REGISTRY
                         else _declared(conn, helper, beneficiary, relation, policy))
         _refuse_pending_twin(conn, helper.id, beneficiary.id, now)
@@ -154,7 +156,7 @@ def accept(ctx: Context, psn_no: str, invitation_id: int, channel: str | None = 
     now = ctx.now()
     with ctx.uow() as uow:
         conn = uow.conn
-        caller, actor = person_actor(conn, psn_no, channel)
+        caller, actor = person_actor(conn, psn_no, channel, now)
         row, parties = _visible(conn, invitation_id, caller.id, now)
         answering_as = parties.answering_as(caller.id)
         _move(uow, row, InvitationEvent.ACCEPT, now)
@@ -163,7 +165,7 @@ def accept(ctx: Context, psn_no: str, invitation_id: int, channel: str | None = 
         repo.lock_person(conn, beneficiary.id)
         _guarded(conn, row, InvitationStatus.ACTIVE)  # first, so a racing answer loses here
         relation = Relation(row.relation)
-        verification = verify(conn, helper, beneficiary, relation)
+        verification = verify(conn, helper, beneficiary, relation, now)
         binding_id = activate(conn, helper, beneficiary, relation, verification, actor, now,
                               channel=row.channel, invitation_id=row.id)
         _answered(conn, row.id, binding_id, caller.id, now)
@@ -190,7 +192,7 @@ def _close(ctx: Context, psn_no: str, invitation_id: int, event: InvitationEvent
     now = ctx.now()
     with ctx.uow() as uow:
         conn = uow.conn
-        caller, actor = person_actor(conn, psn_no, channel)
+        caller, actor = person_actor(conn, psn_no, channel, now)
         row, parties = _visible(conn, invitation_id, caller.id, now)
         acting_as = (parties.withdrawing_as(caller.id) if event == InvitationEvent.WITHDRAW
                      else parties.answering_as(caller.id))
@@ -322,8 +324,19 @@ def list_invitations(ctx: Context, psn_no: str) -> dict:
                                      + [r.beneficiary_id for r in sent + received])
     write_expiries(ctx, sent + received, now)
     return {"sent": [_item(r, people[r.beneficiary_id], None, now) for r in sent],
-            "received": [_item(r, people[r.helper_id], people[r.beneficiary_id], now,
-                               on_behalf=r.beneficiary_id != person.id) for r in received]}
+            "received": [_received(r, people, person, now) for r in received]}
+
+
+def _received(row: Row, people: dict, reader: Row, now: datetime) -> dict:
+    """A received invitation; for a parent answering for a minor child, the relations are
+    said of the child ("您的儿子 平*" and what the helper is to him)."""
+    helper, beneficiary = people[row.helper_id], people[row.beneficiary_id]
+    item = _item(row, helper, beneficiary, now, on_behalf=row.beneficiary_id != reader.id)
+    item["relation_to_you"] = relation_to_you(row.relation, False, helper.certno)
+    if item["for_minor"] is not None:
+        item["for_minor"]["relation_to_you"] = relation_to_you("child", True,
+                                                               beneficiary.certno)
+    return item
 
 
 def _rows(conn: Connection, condition) -> list[Row]:  # noqa: ANN001
@@ -338,6 +351,7 @@ def _item(row: Row, counterpart: Row, beneficiary: Row | None, now: datetime, *,
             "relation": row.relation, "counterpart_certno": mask_certno(counterpart.certno),
             "counterpart_name": mask_name(counterpart.psn_name), "expires_at": iso(row.expires_at),
             "channel": row.channel, "created_at": iso(row.created_at),
+            "relation_to_you": relation_to_you(row.relation, True, counterpart.certno),
             "binding_id": row.binding_id}
     if beneficiary is not None:
         item["for_minor"] = ({"certno": mask_certno(beneficiary.certno),

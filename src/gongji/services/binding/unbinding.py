@@ -7,6 +7,10 @@ reads their status again once it holds the helpers' account locks; an unbinding 
 the helper's account lock before it reads the clock. So the two serialise on that row,
 and a settlement that drew on a binding is never stamped after the binding's end.
 
+Ending a binding releases its 共济额度: money reserved is counted over active bindings
+only (store/quotas.py), so the remaining quota stops reserving anything at this commit
+and stays on the row for the record.
+
 History stays: the binding row is kept with its status, end time and reason, and a
 reversal of an earlier settlement refunds the helper from the settlement's own record,
 whatever the binding's status now.
@@ -42,7 +46,8 @@ def unbind(ctx: Context, binding_id: int, actor: Actor, data: dict | None = None
         conn = uow.conn
         caller_id = None
         if actor.role == "person":
-            person, actor = person_actor(conn, actor.actor_id, actor.channel)
+            # the channel is checked against the policy of today (the end is stamped below)
+            person, actor = person_actor(conn, actor.actor_id, actor.channel, ctx.now())
             caller_id = person.id
         row = visible_binding(conn, binding_id, actor, caller_id)
         # Wait out any settlement drawing on the helper, then read the clock: every

@@ -9,11 +9,11 @@ from sqlalchemy import Connection, Row, func, insert, select, update
 from gongji.domain.decision import Decision
 from gongji.domain.errors import refuse
 from gongji.domain.idcard import mask_name
-from gongji.domain.kinship import RELATION_ZH, Relation
 from gongji.domain.money import to_yuan, yuan_text
 from gongji.services.clock import iso, local
 from gongji.services.context import Context
 from gongji.services.reads.paging import parse_limit
+from gongji.services.reads.views import relation_to_you
 from gongji.store import repo
 from gongji.store.schema import notices, settlements
 from gongji.store.writebehind import defer
@@ -25,8 +25,10 @@ def _when(now: datetime) -> str:
     return local(now).strftime("%Y年%m月%d日 %H:%M")
 
 
-def _relative(relation: str, name: str) -> str:
-    return f"您的{RELATION_ZH[Relation(relation)]} {mask_name(name)}"
+def _relative(relation: str, beneficiary: Row) -> str:
+    """The beneficiary as the helper who reads the notice says it: "您的母亲 卓*"."""
+    word = relation_to_you(relation, True, beneficiary.certno)
+    return f"您的{word} {mask_name(beneficiary.psn_name)}"
 
 
 def for_settlement(conn: Connection, patient: Row, inst: Row, decision: Decision,
@@ -34,18 +36,37 @@ def for_settlement(conn: Connection, patient: Row, inst: Row, decision: Decision
     rows = []
     for binding_id, amount_fen in decision.allocation.helpers:
         helper = decision.helpers[binding_id]
-        text = (f"{_relative(helper.relation, patient.psn_name)} 于 {_when(now)} 在 "
+        text = (f"{_relative(helper.relation, patient)} 于 {_when(now)} 在 "
                 f"{inst.fixmedins_name} 使用共济资金 {yuan_text(amount_fen)} 元")
         rows.append({"person_id": helper.helper_id, "kind": "settlement", "text": text,
                      "amount_fen": -amount_fen, "at": now, "settlement_id": settlement_id})
+        if decision.quota_used_up(binding_id, amount_fen):
+            rows.append(quota_used_up(helper.helper_id, helper.relation, patient, now)
+                        | {"settlement_id": settlement_id})
     if rows:
         defer(conn, _INSERT_NOTICES, rows)  # with the settlement's commit round trip
+
+
+def quota_used_up(helper_id: int, relation: str, beneficiary: Row, now: datetime) -> dict:
+    """共济额度已用完: the draw that took the last of a binding's quota tells the helper,
+    who may set a new one (the relative draws nothing more from this binding until then)."""
+    text = (f"您为{_relative(relation, beneficiary)} 设置的共济额度已于 {_when(now)} 用完，"
+            f"如需继续共济，请重新设置额度")
+    return {"person_id": helper_id, "kind": "quota_used_up", "text": text, "amount_fen": 0,
+            "at": now}
+
+
+def for_quota_used_up(conn: Connection, helper_id: int, relation: str, beneficiary: Row,
+                      premium_id: int, now: datetime) -> None:
+    """The same notice when a premium took the last of the quota."""
+    conn.execute(insert(notices).values(**quota_used_up(helper_id, relation, beneficiary, now),
+                                        premium_id=premium_id))
 
 
 def for_reversal(conn: Connection, patient: Row, inst: Row, parts: list[Row],
                  settlement_id: int, now: datetime) -> None:
     rows = [{"person_id": part.helper_id, "kind": "reversal",
-             "text": (f"{_relative(part.relation, patient.psn_name)} 在 {inst.fixmedins_name} "
+             "text": (f"{_relative(part.relation, patient)} 在 {inst.fixmedins_name} "
                       f"的结算已于 {_when(now)} 撤销，退回共济资金 {yuan_text(part.amount_fen)} 元"),
              "amount_fen": part.amount_fen, "at": now, "settlement_id": settlement_id}
             for part in parts]
@@ -53,18 +74,18 @@ def for_reversal(conn: Connection, patient: Row, inst: Row, parts: list[Row],
         conn.execute(insert(notices), rows)
 
 
-def for_premium(conn: Connection, helper_id: int, relation: str, beneficiary_name: str,
+def for_premium(conn: Connection, helper_id: int, relation: str, beneficiary: Row,
                 year: int, amount_fen: int, premium_id: int, now: datetime) -> None:
-    text = (f"您已于 {_when(now)} 为{_relative(relation, beneficiary_name)} 代缴 {year} 年度"
+    text = (f"您已于 {_when(now)} 为{_relative(relation, beneficiary)} 代缴 {year} 年度"
             f"城乡居民医保费 {yuan_text(amount_fen)} 元")
     conn.execute(insert(notices).values(person_id=helper_id, kind="premium", text=text,
                                         amount_fen=-amount_fen, at=now, premium_id=premium_id))
 
 
 def for_premium_reversal(conn: Connection, helper_id: int, relation: str,
-                         beneficiary_name: str, year: int, amount_fen: int, premium_id: int,
+                         beneficiary: Row, year: int, amount_fen: int, premium_id: int,
                          now: datetime) -> None:
-    text = (f"您为{_relative(relation, beneficiary_name)} 代缴的 {year} 年度城乡居民医保费已于 "
+    text = (f"您为{_relative(relation, beneficiary)} 代缴的 {year} 年度城乡居民医保费已于 "
             f"{_when(now)} 撤销，退回 {yuan_text(amount_fen)} 元")
     conn.execute(insert(notices).values(person_id=helper_id, kind="premium_reversal",
                                         text=text, amount_fen=amount_fen, at=now,

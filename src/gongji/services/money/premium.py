@@ -16,13 +16,13 @@ from gongji.domain.codes import AccountStatus, InsuStatus, InsuType
 from gongji.domain.errors import refuse
 from gongji.domain.idcard import mask_certno, mask_name, validate_certno
 from gongji.domain.money import to_yuan, yuan_text
-from gongji.domain.policy import get_policy
 from gongji.services.binding.bindings import active_binding
 from gongji.services.clock import iso, local_date
 from gongji.services.context import Context
 from gongji.services.idempotent import run_once
 from gongji.services.money import notices
-from gongji.store import repo
+from gongji.services.policy.versions import policy_on
+from gongji.store import quotas, repo
 from gongji.store.journal import Leg, mark_reversed, mirror_legs, new_txn_id, post
 from gongji.store.schema import bindings, persons, premiums
 from gongji.store.uow import UnitOfWork
@@ -51,10 +51,12 @@ def pay(ctx: Context, psn_no: str, data: dict, idempotency_key: str | None = Non
 
 def _pay(conn: Connection, psn_no: str, certno: str, year: int, now: datetime) -> dict:
     helper = repo.known_person(conn, psn_no)
-    beneficiary, binding, amount_fen = _payable(conn, helper, certno, year)
+    beneficiary, binding, amount_fen = _payable(conn, helper, certno, year, now)
     account = _payer_account(conn, helper, amount_fen)
     if binding.id not in repo.active_binding_ids(conn, [binding.id]):
         raise refuse("PREMIUM_NOT_BOUND")  # unbound while this waited for the account lock
+    reserves = quotas.read(conn, [helper.id])  # under the account lock, which guards quotas
+    _within_quota(reserves, binding.id, helper.id, account.balance_fen, amount_fen)
     txn_id = new_txn_id(conn)
     premium_id = _insert_premium(conn, helper, beneficiary, binding.id, year, amount_fen,
                                  txn_id, now)
@@ -65,7 +67,11 @@ def _pay(conn: Connection, psn_no: str, certno: str, year: int, now: datetime) -
             binding_id=binding.id),
         Leg(collection, amount_fen, counterpart_id=beneficiary.id, binding_id=binding.id),
     ], now, ref=str(premium_id), premium_id=premium_id)
-    notices.for_premium(conn, helper.id, binding.relation, beneficiary.psn_name, year,
+    quotas.draw(conn, [(binding.id, amount_fen)], reserves.remaining)
+    if reserves.remaining.get(binding.id) == amount_fen:
+        notices.for_quota_used_up(conn, helper.id, binding.relation, beneficiary, premium_id,
+                                  now)
+    notices.for_premium(conn, helper.id, binding.relation, beneficiary, year,
                         amount_fen, premium_id, now)
     return {"premium_id": premium_id, "amount": to_yuan(amount_fen),
             "balance": to_yuan(balance_after), "year": year, "binding_id": binding.id,
@@ -73,7 +79,8 @@ def _pay(conn: Connection, psn_no: str, certno: str, year: int, now: datetime) -
             "beneficiary_name": mask_name(beneficiary.psn_name), "paid_at": iso(now)}
 
 
-def _payable(conn: Connection, helper: Row, certno: str, year: int) -> tuple[Row, Row, int]:
+def _payable(conn: Connection, helper: Row, certno: str, year: int,
+             now: datetime) -> tuple[Row, Row, int]:
     """The bound resident relative, the binding and the year's amount, or the refusal."""
     beneficiary = repo.person_by_certno(conn, certno)
     # An unknown ID number reads as "not bound": whether someone exists is not revealed.
@@ -82,7 +89,8 @@ def _payable(conn: Connection, helper: Row, certno: str, year: int) -> tuple[Row
         raise refuse("PREMIUM_NOT_BOUND")
     if beneficiary.insutype != InsuType.RESIDENT:
         raise refuse("PREMIUM_NOT_RESIDENT")
-    amount_fen = get_policy(beneficiary.insuplc_admdvs).premium_fen(year)
+    # the amount of the version in force on the day of payment (Asia/Shanghai)
+    amount_fen = policy_on(conn, beneficiary.insuplc_admdvs, local_date(now)).premium_fen(year)
     if amount_fen is None:
         raise refuse("PREMIUM_YEAR_CLOSED", str(year))
     if _paid(conn, beneficiary.id, year):
@@ -102,6 +110,20 @@ def _payer_account(conn: Connection, helper: Row, amount_fen: int) -> Row:
     if account.balance_fen < amount_fen:
         raise refuse("INSUFFICIENT_BALANCE", f"需 {yuan_text(amount_fen)} 元")
     return account
+
+
+def _within_quota(reserves: quotas.Reserves, binding_id: int, helper_id: int,
+                  balance_fen: int, amount_fen: int) -> None:
+    """共济额度: a binding with a quota pays at most what remains of it; one without never
+    takes money the helper's quotas reserve for other relatives. In full or not at all."""
+    cap_fen = reserves.binding_cap(binding_id, helper_id, balance_fen)
+    if amount_fen <= cap_fen:
+        return
+    need = f"需 {yuan_text(amount_fen)} 元"
+    if binding_id in reserves.remaining:
+        raise refuse("QUOTA_INSUFFICIENT", f"剩余 {yuan_text(cap_fen)} 元，{need}")
+    raise refuse("INSUFFICIENT_BALANCE",
+                 f"未被共济额度预留的余额 {yuan_text(cap_fen)} 元，{need}")
 
 
 def _paid(conn: Connection, beneficiary_id: int, year: int) -> bool:
@@ -144,9 +166,10 @@ def _reverse(conn: Connection, premium_id: int, now: datetime) -> dict:
     legs = mirror_legs(conn, premium.txn_id)  # the accounts that paid, even after a move
     post(conn, txn_id, "premium_reversal", legs, now, ref=str(premium.id),
          premium_id=premium.id)
+    quotas.give_back(conn, legs)  # what the premium drew from a quota, back into it
     beneficiary = repo.person_by_id(conn, premium.beneficiary_id)
     relation = _binding_relation(conn, premium.binding_id)
-    notices.for_premium_reversal(conn, helper.id, relation, beneficiary.psn_name, premium.year,
+    notices.for_premium_reversal(conn, helper.id, relation, beneficiary, premium.year,
                                  premium.amount_fen, premium.id, now)
     balance = next(leg.balance_after_fen for leg in legs if leg.account_id == helper.account_id)
     return {"premium_id": premium.id, "reversed": True, "amount": to_yuan(premium.amount_fen),

@@ -11,6 +11,7 @@ from gongji.domain.idcard import make_certno
 from gongji.domain.kinship import Relation
 from gongji.services.binding.actor import Actor
 from gongji.services.binding.bindings import hall_bind
+from gongji.services.catalogue.demo_items import seed_catalogue
 from gongji.services.context import Context
 from gongji.services.registry import reference
 from gongji.store import repo
@@ -77,6 +78,7 @@ def seed(ctx: Context) -> dict:
                                         "relation": relation.value})
         for helper, beneficiary, relation in family["bindings"]:
             _binding(ctx, admdvs, certnos[helper], certnos[beneficiary], relation)
+    seed_catalogue(ctx)  # 医保目录 of both provinces: fee lines are classified by it
     return {"persons": people, "institutions": institutions}
 
 

@@ -35,11 +35,17 @@ from gongji.domain.errors import DomainError, refuse
 from gongji.domain.idcard import validate_certno
 from gongji.domain.kinship import Relation, inverse, parse_relation
 from gongji.domain.money import to_fen
-from gongji.domain.policy import check_region
+from gongji.domain.policy_files import check_region
 from gongji.domain.text import check_name, check_printable
 from gongji.services.clock import local_date
 from gongji.services.context import Context
 from gongji.services.operations import bulk
+from gongji.services.operations.catalogue_import import (
+    CATALOGUE_COLUMNS,
+    apply_catalogue,
+    catalogue_keys,
+    parse_catalogue_row,
+)
 from gongji.services.operations.import_rules import (
     OUTCOME,
     credit_verdict,
@@ -59,7 +65,7 @@ from gongji.services.registry import reference
 from gongji.store import repo
 from gongji.store.schema import credits, institutions, persons
 
-KINDS = ("persons", "kinships", "institutions", "credits")
+KINDS = ("persons", "kinships", "institutions", "credits", "catalogue")
 DEFAULT_BATCH = 20_000
 BULK_WORKERS = 2
 _HOSPITAL, _PHARMACY = InstitutionType.HOSPITAL, InstitutionType.PHARMACY
@@ -308,7 +314,9 @@ class Kind:
     columns: tuple[Column, ...]
     parse: Callable[[Get, date], object]  # today (Asia/Shanghai): no birth date after it
     keys: Callable[[object], list[tuple[str, str]]]
-    one: Callable[[Context, object, datetime], str]
+    one: Callable[[Context, object, datetime], str] | None
+    # A kind loaded set-based on every dialect (the catalogue) applies a whole batch.
+    batch: Callable[[Context, list, datetime], tuple[dict[str, int], list]] | None = None
 
 
 KIND = {
@@ -323,6 +331,8 @@ KIND = {
                          lambda r: [("定点医药机构编码", r.code)], _institution_one),
     "credits": Kind("credits", "个人账户划入", CREDIT_COLUMNS, parse_credit,
                     lambda r: [("划入流水号", r.ref)], _credit_one),
+    "catalogue": Kind("catalogue", "医保目录", CATALOGUE_COLUMNS, parse_catalogue_row,
+                      catalogue_keys, None, apply_catalogue),
 }
 
 
@@ -448,6 +458,8 @@ def _check_rows(spec: Kind, table: Table, batch: list, seen: dict,
 def _apply(ctx: Context, spec: Kind, good: list[tuple[int, object]],
            use_bulk: bool) -> tuple[dict[str, int], Refused]:
     now = ctx.now()
+    if spec.batch is not None:
+        return spec.batch(ctx, good, now)
     if use_bulk:
         return bulk.apply(ctx, spec.name, good, now)
     outcomes: dict[str, int] = {}

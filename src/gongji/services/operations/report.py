@@ -19,7 +19,7 @@ from sqlalchemy import Connection, and_, func, select
 
 from gongji.domain.errors import refuse
 from gongji.domain.money import to_yuan, yuan_text
-from gongji.domain.policy import get_policy
+from gongji.domain.policy_files import check_region, region_name
 from gongji.services.clock import day_start
 from gongji.services.context import Context
 from gongji.store.schema import (
@@ -71,9 +71,8 @@ def parse_month(text: str) -> tuple[datetime, datetime]:
 
 
 def monthly(ctx: Context, region: str, month: str) -> MonthlyReport:
-    policy = get_policy(region)
     start, end = parse_month(month)
-    report = MonthlyReport(region, policy.name, month)
+    report = MonthlyReport(check_region(region), region_name(region), month)
     with ctx.read() as uow:
         conn = uow.conn
         report.bindings = _bindings(conn, region, start, end)
@@ -177,30 +176,84 @@ def write_table(report: MonthlyReport, path: Path) -> None:
 
 
 def write_chart(report: MonthlyReport, path: Path) -> None:
-    """A PNG: mutual-aid amounts by scene, and the top institutions."""
+    """A PNG: bindings opened and ended, mutual-aid amounts by scene, and the top
+    institutions; every bar carries its value, and a panel with nothing to show says 无数据
+    instead of drawing an axis around zero."""
+    from matplotlib import pyplot as plt
+
+    figure = chart_figure(report)
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def chart_figure(report: MonthlyReport):  # noqa: ANN201  (a matplotlib Figure)
+    """The chart's figure, three panels; public so a test can read what it says."""
     import matplotlib
 
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt
 
     _use_cjk_font()
-    figure, (scenes, top) = plt.subplots(1, 2, figsize=(12, 5), constrained_layout=True)
+    figure, (opened, scenes, top) = plt.subplots(
+        1, 3, figsize=(16, 5), constrained_layout=True, gridspec_kw={"width_ratios": [2, 3, 4]})
     figure.suptitle(f"{report.region_name}（{report.region}）{report.month} 家庭共济月报")
-    labels = [line.item for line in report.scenes]
+    _bindings_panel(opened, report)
+    _scenes_panel(scenes, report)
+    _top_panel(top, report)
+    return figure
+
+
+def _no_data(axes, title: str) -> None:  # noqa: ANN001  (a matplotlib Axes)
+    axes.set_title(title)
+    axes.set_axis_off()
+    axes.text(0.5, 0.5, "无数据", ha="center", va="center", fontsize=16, color="#5b6472",
+              transform=axes.transAxes)
+
+
+def _bindings_panel(axes, report: MonthlyReport) -> None:  # noqa: ANN001
+    title = "共济关系（件）"
+    counts = [report.bindings[key] for key in ("opened", "unbound", "ended")]
+    if not any(counts):
+        _no_data(axes, title)
+        return
+    bars = axes.bar(["新建", "解绑", "参保变动终止"], counts,
+                    color=["#2aa876", "#e0a526", "#b3261e"])
+    axes.bar_label(bars, labels=[f"{count} 件" for count in counts])
+    axes.set_title(title)
+    axes.margins(y=0.15)
+    axes.yaxis.get_major_locator().set_params(integer=True)
+
+
+def _scenes_panel(axes, report: MonthlyReport) -> None:  # noqa: ANN001
+    title = "共济使用金额（元）"
+    if not any(line.count or line.amount_fen for line in report.scenes):
+        _no_data(axes, title)
+        return
     amounts = [to_yuan(line.amount_fen or 0) for line in report.scenes]
-    bars = scenes.bar(labels, amounts, color=["#3b7dd8", "#2aa876", "#e0a526"])
-    scenes.bar_label(bars, labels=[f"{a:,.2f}\n{line.count} 次"
-                                   for a, line in zip(amounts, report.scenes, strict=True)])
-    scenes.set_title("共济使用金额（元）")
-    scenes.margins(y=0.15)
-    scenes.tick_params(axis="x", labelsize=9)
-    names = [line.item for line in reversed(report.top_institutions)] or ["（无）"]
-    values = [to_yuan(line.amount_fen or 0) for line in reversed(report.top_institutions)] or [0]
-    top.barh(names, values, color="#3b7dd8")
-    top.set_title(f"共济金额前 {TOP} 的定点医药机构（元）")
-    top.tick_params(axis="y", labelsize=8)
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
+    bars = axes.bar([line.item for line in report.scenes], amounts,
+                    color=["#3b7dd8", "#2aa876", "#e0a526"])
+    axes.bar_label(bars, labels=[f"{a:,.2f}\n{line.count} 次"
+                                 for a, line in zip(amounts, report.scenes, strict=True)])
+    axes.set_title(title)
+    axes.margins(y=0.2)
+    axes.set_ylim(bottom=0)
+    axes.tick_params(axis="x", labelsize=9)
+
+
+def _top_panel(axes, report: MonthlyReport) -> None:  # noqa: ANN001
+    title = f"共济金额前 {TOP} 的定点医药机构（元）"
+    if not report.top_institutions:
+        _no_data(axes, title)
+        return
+    lines = list(reversed(report.top_institutions))
+    values = [to_yuan(line.amount_fen or 0) for line in lines]
+    bars = axes.barh([line.item for line in lines], values, color="#3b7dd8")
+    axes.bar_label(bars, labels=[f"{v:,.2f}（{line.count} 次）"
+                                 for v, line in zip(values, lines, strict=True)], padding=3)
+    axes.set_title(title)
+    axes.margins(x=0.3)
+    axes.set_xlim(left=0)
+    axes.tick_params(axis="y", labelsize=8)
 
 
 def _use_cjk_font() -> None:

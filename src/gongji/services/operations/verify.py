@@ -24,6 +24,8 @@ class Check:
     description: str  # 中文: what must hold
     sql: str  # selects (subject, detail...) of every row breaking it
     describe: object  # row -> (subject, detail)
+    # Reported, never a failure: a state the rules allow to arise (exit code stays 0).
+    advisory: bool = False
 
 
 @dataclass
@@ -138,6 +140,15 @@ CHECKS = (
         GROUP BY s.id, s.setl_id, p.account_id HAVING SUM(p.amount_fen) <> 0
         ORDER BY s.setl_id, p.account_id""",
           lambda r: (f"结算 {r.setl_id}", f"账户 {r.account_id} 撤销后净额 {_y(r.net_fen)} 元")),
+    # 2601 冲正 (H2a): a msgid it spent never stands as a settlement.
+    Check("spent_msgid_not_settled", "被冲正（2601）作废的报文号没有未撤销的结算", """
+        SELECT s.setl_id, x.msgid, x.by_msgid
+        FROM spent_msgids x JOIN settlements s
+          ON s.institution_id = x.institution_id AND s.msgid = x.msgid
+        WHERE s.reversed_at IS NULL
+        ORDER BY s.setl_id""",
+          lambda r: (f"结算 {r.setl_id}",
+                     f"报文 {r.msgid} 已被冲正报文 {r.by_msgid} 作废，结算却未撤销")),
     Check("mulaid_postings", "每条共济明细在该共济人账户上有对应过账", """
         SELECT s.setl_id, m.seq, m.amount_fen, m.helper_id, ha.person_id AS holder_id
         FROM settlement_mulaid m
@@ -214,6 +225,64 @@ CHECKS = (
         ORDER BY k.txn_id""",
           lambda r: (f"分录 {r.txn_id}",
                      f"划入记录合计 {_y(r.credited_fen)} 元，过账 {_y(r.posted_fen)} 元")),
+    # 共济额度 (H3b): what remains of a quota lies within 0..quota, both set or neither.
+    Check("quota_within", "共济额度的剩余在 0 与额度之间（额度与剩余同时有或同时无）", """
+        SELECT id, quota_fen, quota_remaining_fen FROM bindings
+        WHERE (quota_fen IS NULL) <> (quota_remaining_fen IS NULL)
+           OR quota_remaining_fen < 0 OR quota_remaining_fen > quota_fen
+        ORDER BY id""",
+          lambda r: (f"共济关系 {r.id}",
+                     f"额度 {_y(r.quota_fen)} 元，剩余 {_y(r.quota_remaining_fen)} 元")),
+    # Reported only: a credit reversal may take back money a quota had reserved.
+    Check("quota_reserved_within_balance", "共济人各有效共济额度的剩余合计不超过其余额（仅提示："
+                                           "划入冲正可能使其超出）", """
+        SELECT a.code, a.balance_fen, q.reserved_fen
+        FROM (SELECT helper_id, SUM(quota_remaining_fen) AS reserved_fen FROM bindings
+              WHERE status = 'active' AND quota_remaining_fen IS NOT NULL
+              GROUP BY helper_id) q
+        JOIN accounts a ON a.person_id = q.helper_id AND a.kind = 'personal'
+        WHERE q.reserved_fen > a.balance_fen
+        ORDER BY a.id""",
+          lambda r: (f"账户 {r.code}",
+                     f"额度剩余合计 {_y(r.reserved_fen)} 元，余额 {_y(r.balance_fen)} 元"),
+          advisory=True),
+    # 政策版本 (H3a): a settlement records the version it applied, one in force on its date.
+    Check("settlement_policy_version", "每笔结算记载其所用的政策版本，且该版本存在、"
+                                       "在结算日已生效", """
+        SELECT s.setl_id, s.setl_date, s.policy_version, v.effective_from
+        FROM settlements s LEFT JOIN policy_versions v ON v.id = s.policy_version
+        WHERE v.id IS NULL OR v.effective_from > s.setl_date
+        ORDER BY s.id""",
+          lambda r: (f"结算 {r.setl_id}",
+                     "未记载政策版本" if r.policy_version is None else
+                     f"政策版本 {r.policy_version} "
+                     + ("不存在" if r.effective_from is None
+                        else f"自 {r.effective_from} 起生效，晚于结算日 {r.setl_date}"))),
+    # Fee lines (H2b): a live settlement made of lines (a visit's batch, a pharmacy's
+    # drugdetail) is exactly its lines; a reversed batch holds none (they were freed).
+    Check("settlement_lines", "由费用明细结算的有效结算，其明细合计等于总额与四个部分；"
+                              "已撤销的就诊结算不再占用明细", """
+        SELECT s.setl_id, s.reversed_at, s.medfee_sumamt_fen, l.total_fen, l.n
+        FROM settlements s
+        LEFT JOIN (SELECT settlement_id, COUNT(*) AS n,
+                          SUM(det_item_fee_sumamt_fen) AS total_fen,
+                          SUM(fulamt_ownpay_amt_fen) AS fulamt_fen,
+                          SUM(overlmt_amt_fen) AS overlmt_fen,
+                          SUM(preselfpay_amt_fen) AS preselfpay_fen,
+                          SUM(inscp_scp_amt_fen) AS inscp_fen
+                   FROM fee_lines WHERE settlement_id IS NOT NULL
+                   GROUP BY settlement_id) l ON l.settlement_id = s.id
+        WHERE (s.reversed_at IS NULL AND (s.mdtrt_id IS NOT NULL OR l.n IS NOT NULL)
+               AND (l.n IS NULL OR l.total_fen <> s.medfee_sumamt_fen
+                    OR l.fulamt_fen <> s.fulamt_ownpay_amt_fen
+                    OR l.overlmt_fen <> s.overlmt_selfpay_fen
+                    OR l.preselfpay_fen <> s.preselfpay_amt_fen
+                    OR l.inscp_fen <> s.inscp_scp_amt_fen))
+           OR (s.reversed_at IS NOT NULL AND s.mdtrt_id IS NOT NULL AND l.n IS NOT NULL)
+        ORDER BY s.id""",
+          lambda r: (f"结算 {r.setl_id}",
+                     f"总额 {_y(r.medfee_sumamt_fen)} 元，明细 {r.n or 0} 条合计 "
+                     f"{_y(r.total_fen)} 元" + ("（已撤销仍占用明细）" if r.reversed_at else ""))),
 )
 
 

@@ -25,6 +25,7 @@ from gongji.services.reads.paging import (
     parse_limit,
     parse_period,
 )
+from gongji.services.reads.views import relation_to_you
 from gongji.store import repo
 from gongji.store.schema import bindings, institutions, persons, postings, settlements
 
@@ -136,6 +137,7 @@ def entry_view(row) -> dict:  # noqa: ANN001  (a Row of entries_statement)
         "beneficiary_certno": mask_certno(row.certno) if row.certno else None,
         "beneficiary_name": mask_name(row.psn_name) if row.psn_name else None,
         "relation": row.relation,
+        "relation_to_you": relation_to_you(row.relation, True, row.certno),
         "binding_id": row.binding_id,
         "fixmedins_code": row.fixmedins_code,
         "fixmedins_name": row.fixmedins_name,

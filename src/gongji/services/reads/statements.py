@@ -9,7 +9,7 @@ from gongji.domain.money import to_yuan
 from gongji.services.clock import iso
 from gongji.services.context import Context
 from gongji.services.reads.paging import decode_cursor, encode_cursor, parse_limit, parse_period
-from gongji.services.reads.views import settlement_amounts
+from gongji.services.reads.views import relation_to_you, settlement_amounts
 from gongji.store import repo
 from gongji.store.schema import institutions, persons, settlement_mulaid, settlements
 
@@ -62,6 +62,8 @@ def _mulaid(conn: Connection, settlement_ids: list[int]) -> dict[int, list[dict]
         found.setdefault(row.settlement_id, []).append({
             "helper_certno": mask_certno(row.certno), "helper_name": mask_name(row.psn_name),
             "relation": row.relation, "binding_id": row.binding_id,
+            # the reader is the patient, the beneficiary: the helper's side inverted
+            "relation_to_you": relation_to_you(row.relation, False, row.certno),
             "amount": to_yuan(row.amount_fen)})
     return found
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from sqlalchemy import Row
 
 from gongji.domain.codes import AccountStatus
-from gongji.domain.idcard import mask_certno, mask_name
+from gongji.domain.idcard import is_female, mask_certno, mask_name
+from gongji.domain.kinship import kin_word, seen_by
 from gongji.domain.money import to_yuan
 from gongji.services.clock import iso
 
@@ -27,6 +28,16 @@ def person_view(row: Row) -> dict:
         "account_status": account_status(row),
         "balance": to_yuan(row.balance_fen or 0),
     }
+
+
+def relation_to_you(stored: str | None, reader_is_helper: bool,
+                    counterpart_certno: str | None) -> str | None:
+    """What the counterpart is to the reader, in the word the reader would use ("母亲"): the
+    stored relation is the beneficiary's to the helper, and the sex is in the counterpart's
+    full ID number, which only the server holds (the page gets it masked)."""
+    if not stored or not counterpart_certno:
+        return None
+    return kin_word(seen_by(stored, reader_is_helper), is_female(counterpart_certno))
 
 
 def masked_party(row: Row) -> dict:

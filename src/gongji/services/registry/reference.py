@@ -22,13 +22,14 @@ from gongji.domain.errors import refuse
 from gongji.domain.idcard import validate_certno
 from gongji.domain.kinship import inverse, parse_relation
 from gongji.domain.money import to_fen, to_yuan
-from gongji.domain.policy import check_region, get_policy
+from gongji.domain.policy_files import check_region
 from gongji.domain.text import check_name, check_printable
 from gongji.services.binding.actor import Actor
 from gongji.services.binding.unbinding import end_for_insurance_change
 from gongji.services.clock import local_date
 from gongji.services.context import Context
 from gongji.services.idempotent import run_once
+from gongji.services.policy.versions import policy_on
 from gongji.services.reads.views import person_view
 from gongji.store import repo
 from gongji.store.journal import Leg, new_txn_id, post_batch
@@ -121,7 +122,8 @@ def patch_person(ctx: Context, psn_no: str, changes: dict) -> dict:
             values["updated_at"] = now
             conn.execute(update(persons).where(persons.c.id == row.id).values(**values))
             if (insurance_ended_or_moved(row, values)
-                    and get_policy(row.insuplc_admdvs).auto_end_on_insurance_change):
+                    and policy_on(conn, row.insuplc_admdvs,
+                                  local_date(now)).auto_end_on_insurance_change):
                 ended = _end_bindings(conn, row.id, now)
         after = repo.person_by_id(conn, row.id)
         uow.commit()

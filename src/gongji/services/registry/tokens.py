@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from gongji.domain.errors import refuse
-from gongji.domain.policy import get_policy
+from gongji.domain.policy_files import check_region
 from gongji.services.context import Context
 from gongji.store import repo
 
@@ -23,4 +23,4 @@ def check_subject(ctx: Context, role: str, subject: str, admdvs: str | None) -> 
     if role == "clerk":
         if admdvs is None:
             raise refuse("INVALID_INPUT", "经办人员令牌须指定统筹区 admdvs")
-        get_policy(admdvs)
+        check_region(admdvs)

@@ -3,6 +3,7 @@ day totals and per-settlement detail (REST), and the detail comparison (3202 对
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 
@@ -24,12 +25,38 @@ TOTAL_FIELDS = ("medfee_sumamt", "fund_pay_sumamt", "acct_pay", "acct_mulaid_pay
 MAX_COUNT = 10**9  # settlements of one institution in a period (at most MAX_RANGE_DAYS)
 
 
+# 清算类别 (clr_type) → the settlement codes it covers: 11 门诊 (outpatient, 2207), 21 住院
+# (inpatient, 2304), 41 药店购药 (pharmacy, 2102).
+CLR_TYPES = {"11": ("2207",), "21": ("2304",), "41": ("2102",)}
+
+
 @dataclass(frozen=True)
 class TotalsQuery:
     begin: date
     end: date
     claimed_fen: dict[str, int]  # the institution's own totals, by national field name
     claimed_count: int
+    # The interface's own filters; None (absent or ""): every settlement.
+    insutype: str | None = None  # 险种类型: the settlement's
+    clr_type: str | None = None  # 清算类别: which settlement codes (CLR_TYPES)
+    setl_optins: str | None = None  # 结算经办机构: the patient's insured region (admdvs)
+
+
+def _filter(data: dict, name: str, pattern: str) -> str | None:
+    value = data.get(name)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if not isinstance(value, str) or not re.fullmatch(pattern, value.strip()):
+        raise refuse("INVALID_INPUT", f"{name} 格式不正确")
+    return value.strip()
+
+
+def _filters(data: dict) -> dict:
+    clr_type = _filter(data, "clr_type", r"[0-9]{2,6}")
+    if clr_type is not None and clr_type not in CLR_TYPES:
+        raise refuse("INVALID_INPUT", f"clr_type 须为 {'/'.join(CLR_TYPES)}")
+    return {"insutype": _filter(data, "insutype", r"[0-9]{3,6}"), "clr_type": clr_type,
+            "setl_optins": _filter(data, "setl_optins", r"[0-9]{6}")}
 
 
 def parse_date(value: object, name: str) -> date:
@@ -59,12 +86,23 @@ def parse_totals_query(data: dict) -> TotalsQuery:
         raise refuse("INVALID_INPUT", f"fixmedins_setl_cnt 须为 0–{MAX_COUNT} 的整数")
     # A period's sums, not one bill: bounded by MAX_TOTAL_FEN, parsed just as exactly.
     claimed = {name: to_fen(data.get(name), MAX_TOTAL_FEN) for name in TOTAL_FIELDS}
-    return TotalsQuery(begin, end, claimed, count)
+    return TotalsQuery(begin, end, claimed, count, **_filters(data))
 
 
-def system_totals(conn: Connection, institution_id: int, begin: date, end: date) -> dict[str, int]:
-    """The system's own totals in fen, settlements dated in the range and not reversed."""
+def system_totals(conn: Connection, institution_id: int, query: TotalsQuery) -> dict[str, int]:
+    """The system's own totals in fen: settlements dated in the range, not reversed, and
+    within the query's filters. Both kinds of settlement (a v1 bill, a v2 batch) count alike.
+    setl_optins is compared with the patient's insured region as it is now."""
     c = settlements.c
+    where = [c.institution_id == institution_id, c.setl_date >= query.begin,
+             c.setl_date <= query.end, c.reversed_at.is_(None)]
+    if query.insutype is not None:
+        where.append(c.insutype == query.insutype)
+    if query.clr_type is not None:
+        where.append(c.infno.in_(CLR_TYPES[query.clr_type]))
+    if query.setl_optins is not None:
+        where.append(c.person_id.in_(select(persons.c.id).where(
+            persons.c.insuplc_admdvs == query.setl_optins)))
     row = conn.execute(select(
         func.coalesce(func.sum(c.medfee_sumamt_fen), 0),
         func.coalesce(func.sum(c.fund_pay_sumamt_fen), 0),
@@ -72,8 +110,7 @@ def system_totals(conn: Connection, institution_id: int, begin: date, end: date)
         func.coalesce(func.sum(c.acct_mulaid_pay_fen), 0),
         func.coalesce(func.sum(c.psn_cash_pay_fen), 0),
         func.count(),
-    ).where(c.institution_id == institution_id, c.setl_date >= begin, c.setl_date <= end,
-            c.reversed_at.is_(None))).one()
+    ).where(*where)).one()
     return dict(zip((*TOTAL_FIELDS, "psn_cash_pay", "count"), (int(v) for v in row),
                     strict=True))
 
@@ -83,11 +120,16 @@ def totals(conn: Connection, inst_code: str, query: TotalsQuery) -> dict:
     inst = repo.institution_by_code(conn, inst_code)
     if inst is None:
         raise refuse("INSTITUTION_NOT_FOUND")
-    ours = system_totals(conn, inst.id, query.begin, query.end)
+    ours = system_totals(conn, inst.id, query)
     agrees = (all(ours[name] == query.claimed_fen[name] for name in TOTAL_FIELDS)
               and ours["count"] == query.claimed_count)
-    return {"stmt_rslt": (StmtResult.AGREED if agrees else StmtResult.DIFFERS).value,
-            "stmt_rslt_dscr": "对账一致" if agrees else "对账不一致",
+    result = (StmtResult.AGREED if agrees else StmtResult.DIFFERS).value
+    description = "对账一致" if agrees else "对账不一致"
+    return {"stmt_rslt": result, "stmt_rslt_dscr": description,
+            # where the interface puts them: output.stmtinfo
+            "stmtinfo": {"setl_optins": query.setl_optins or inst.admdvs, "stmt_rslt": result,
+                         "stmt_rslt_dscr": description},
+            "insutype": query.insutype or "", "clr_type": query.clr_type or "",
             "stmt_begndate": query.begin.isoformat(), "stmt_enddate": query.end.isoformat(),
             **{name: to_yuan(ours[name]) for name in (*TOTAL_FIELDS, "psn_cash_pay")},
             "fixmedins_setl_cnt": ours["count"]}

@@ -23,13 +23,15 @@ from gongji.domain.fund import pooled_fund
 from gongji.domain.idcard import mask_name
 from gongji.domain.lifecycle import BindingStatus
 from gongji.domain.money import to_yuan
-from gongji.domain.policy import get_policy
+from gongji.domain.visit import V1, Origin
 from gongji.domain.waterfall import Source, allocate
 from gongji.services.clock import inf_time, local_date
 from gongji.services.money import notices
-from gongji.services.settlement import accumulators, evoucher
+from gongji.services.policy.versions import policy_on
+from gongji.services.reads.views import relation_to_you
+from gongji.services.settlement import accumulators, evoucher, visit_store
 from gongji.services.settlement.output import person_info_output, settlement_output
-from gongji.store import repo
+from gongji.store import quotas, repo
 from gongji.store.journal import (
     Leg,
     mark_reversed,
@@ -90,7 +92,7 @@ def patient_for(conn: Connection, bill: Bill, now: datetime) -> Row:
 
 _HELPERS = (
     select(bindings.c.id, bindings.c.relation, persons.c.id.label("helper_id"),
-           persons.c.psn_no, persons.c.psn_name, persons.c.psn_insu_stas,
+           persons.c.psn_no, persons.c.psn_name, persons.c.certno, persons.c.psn_insu_stas,
            persons.c.insutype, persons.c.insuplc_admdvs,
            accounts.c.id.label("account_id"), accounts.c.status)
     .select_from(bindings.join(persons, persons.c.id == bindings.c.helper_id)
@@ -108,13 +110,13 @@ def usable_helpers(conn: Connection, patient_id: int, inst_admdvs: str,
     """Active bindings in deduction order, minus helpers that may not pay here now."""
     usable = []
     for row in conn.execute(_HELPERS, {"patient_id": patient_id, "now": now}):
-        policy = get_policy(row.insuplc_admdvs)
+        policy = policy_on(conn, row.insuplc_admdvs, local_date(now))  # the helper's region's
         if (row.psn_insu_stas == InsuStatus.INSURED and row.account_id is not None
                 and row.status == AccountStatus.NORMAL
                 and row.insutype in policy.helper_insutypes
                 and policy.in_mutual_aid_area(inst_admdvs)):
             usable.append(HelperAccount(row.id, row.relation, row.helper_id, row.psn_no,
-                                        row.psn_name, row.account_id))
+                                        row.psn_name, row.account_id, row.certno))
     return usable
 
 
@@ -133,32 +135,41 @@ def decide(conn: Connection, bill: Bill, patient: Row, inst: Row, now: datetime,
               and (active is None or h.binding_id in active)]
     if own_id and rows[own_id].status != AccountStatus.NORMAL:
         own_id = None
-    rule = get_policy(patient.insuplc_admdvs).fund_rule(inst.fixmedins_type)
+    # 共济额度: read under the same locks, which guard the quota columns (store/quotas.py)
+    reserves = quotas.read(conn, [h.helper_id for h in usable] + [patient.id])
+    # The patient's region's version in force on the settlement's date: read once per unit
+    # of work (services/policy), so the version _insert_settlement records is this one.
+    rule = policy_on(conn, patient.insuplc_admdvs, local_date(now)).fund_rule(inst.fixmedins_type)
     year = local_date(now).year
     acc = accumulators.read(conn, patient.id, year, inst.fixmedins_type, lock=lock)
     fund = pooled_fund(bill.inscp_fen, rule, acc)
     allocation = allocate(
         bill.medfee_fen - fund.fund_fen,
-        Source(own_id, balances[own_id]) if own_id else None,
-        [Source(h.binding_id, balances[h.account_id]) for h in usable],
+        Source(own_id, balances[own_id], reserves.own_cap(patient.id, balances[own_id]))
+        if own_id else None,
+        [Source(h.binding_id, balances[h.account_id],
+                reserves.binding_cap(h.binding_id, h.helper_id, balances[h.account_id]))
+         for h in usable],
         use_accounts=bill.use_accounts,
     )
-    return Decision(fund, allocation, own_id, balances, {h.binding_id: h for h in usable})
+    return Decision(fund, allocation, own_id, balances, {h.binding_id: h for h in usable},
+                    {h.binding_id: reserves.remaining[h.binding_id] for h in usable
+                     if h.binding_id in reserves.remaining})
 
 
 def presettle(conn: Connection, inst_code: str, infno: str, bill: Bill, now: datetime, *,
-              inst_type: str) -> dict:
+              inst_type: str, origin: Origin = V1, msgid: str | None = None) -> dict:
     """预结算: the same answer a settlement would give now, with nothing moved."""
     inst = institution_for(conn, inst_code, infno, inst_type)
     patient = patient_for(conn, bill, now)
     decision = decide(conn, bill, patient, inst, now, lock=False)
     own_balance = patient.balance_fen or 0
     return settlement_output(None, bill, decision, own_balance - decision.allocation.own_fen,
-                             now)
+                             now, patient=patient, origin=origin, msgid=msgid)
 
 
 def settle(conn: Connection, inst_code: str, infno: str, msgid: str, bill: Bill,
-           now: datetime, *, inst_type: str) -> dict:
+           now: datetime, *, inst_type: str, origin: Origin = V1) -> dict:
     """结算: move the money, exactly as decided under the locks, in this unit of work."""
     inst = institution_for(conn, inst_code, infno, inst_type)
     patient = patient_for(conn, bill, now)
@@ -168,7 +179,7 @@ def settle(conn: Connection, inst_code: str, infno: str, msgid: str, bill: Bill,
                  if decision.own_account_id else (patient.balance_fen or 0))
     setl_id = f"S{local_date(now):%Y%m%d}{secrets.token_hex(8).upper()}"
     settlement_id, txn_id = _insert_settlement(conn, setl_id, inst, patient, infno, msgid, bill,
-                                               decision, own_after, now)
+                                               decision, own_after, now, origin)
     legs = _legs(conn, bill, patient, inst, decision)
     post(conn, txn_id, "settlement", legs, now, ref=setl_id, settlement_id=settlement_id)
     _insert_mulaid(conn, settlement_id, decision)
@@ -177,7 +188,8 @@ def settle(conn: Connection, inst_code: str, infno: str, msgid: str, bill: Bill,
     if bill.mdtrt_cert_type == CertType.EVOUCHER:
         evoucher.mark_used(conn, bill.mdtrt_cert_no, settlement_id, now)
     notices.for_settlement(conn, patient, inst, decision, settlement_id, now)
-    return settlement_output(setl_id, bill, decision, own_after, now)
+    return settlement_output(setl_id, bill, decision, own_after, now, patient=patient,
+                             origin=origin, msgid=msgid)
 
 
 _INSERT_SETTLEMENT = {
@@ -189,7 +201,7 @@ _INSERT_MULAID = insert(settlement_mulaid).inline()  # no RETURNING: written beh
 
 def _insert_settlement(conn: Connection, setl_id: str, inst: Row, patient: Row, infno: str,
                        msgid: str, bill: Bill, decision: Decision, own_after: int,
-                       now: datetime) -> tuple[int, int]:
+                       now: datetime, origin: Origin = V1) -> tuple[int, int]:
     """The settlement row, with its journal transaction id allocated in the same INSERT:
     (settlement id, txn id)."""
     alloc = decision.allocation
@@ -206,6 +218,8 @@ def _insert_settlement(conn: Connection, setl_id: str, inst: Row, patient: Row, 
         deductible_applied_fen=decision.fund.deductible_applied_fen,
         fund_year=local_date(now).year, fund_scene=inst.fixmedins_type,
         setl_time=now, setl_date=local_date(now),
+        mdtrt_id=origin.mdtrt_id, chrg_bchno=origin.chrg_bchno, med_type=origin.med_type,
+        policy_version=policy_on(conn, patient.insuplc_admdvs, local_date(now)).version,
     )
     try:
         row = conn.execute(_INSERT_SETTLEMENT[conn.dialect.name], values).one()
@@ -232,6 +246,8 @@ def _insert_mulaid(conn: Connection, settlement_id: int, decision: Decision) -> 
                      "relation": helper.relation, "amount_fen": amount_fen})
     if rows:
         defer(conn, _INSERT_MULAID, rows)
+    # Every path that records helpers' parts lowers their quotas in the same breath.
+    quotas.draw(conn, decision.allocation.helpers, decision.quota_remaining)
 
 
 def _legs(conn: Connection, bill: Bill, patient: Row, inst: Row, decision: Decision) -> list[Leg]:
@@ -256,7 +272,7 @@ def _legs(conn: Connection, bill: Bill, patient: Row, inst: Row, decision: Decis
 
 
 def reverse(conn: Connection, inst_code: str, infno: str, setl_id: str, psn_no: str,
-            now: datetime, *, inst_type: str) -> dict:
+            now: datetime, *, inst_type: str, mdtrt_id: str | None = None) -> dict:
     """结算撤销: every account gets back exactly what it paid, once.
 
     The refund mirrors the settlement's own journal transaction (journal.mirror_legs), not
@@ -268,11 +284,15 @@ def reverse(conn: Connection, inst_code: str, infno: str, setl_id: str, psn_no: 
     patient = repo.person_by_psn_no(conn, psn_no)
     if original is None or patient is None or original.person_id != patient.id:
         raise refuse("SETTLEMENT_NOT_FOUND")
+    if mdtrt_id is not None and original.mdtrt_id != mdtrt_id:  # 2208 naming a visit
+        raise refuse("SETTLEMENT_NOT_FOUND")
+    visit_store.free_lines(conn, original)  # the visit's lock before any account's
     txn_id = new_txn_id(conn)
     if not mark_reversed(conn, settlements.c.id, original.id, txn_id, now):
         raise refuse("ALREADY_REVERSED")
     legs = mirror_legs(conn, original.txn_id)
     post(conn, txn_id, "reversal", legs, now, ref=setl_id, settlement_id=original.id)
+    quotas.give_back(conn, legs)  # each binding's draw back into its quota, capped
     accumulators.give_back_settlement(conn, original)
     parts = conn.execute(select(settlement_mulaid).where(
         settlement_mulaid.c.settlement_id == original.id).order_by(settlement_mulaid.c.seq)).all()
@@ -303,7 +323,10 @@ def _reversal_detail(conn: Connection, parts: list[Row]) -> list[dict]:
     helpers = repo.persons_by_ids(conn, [p.helper_id for p in parts])
     return [{"helper_psn_no": helpers[p.helper_id].psn_no,
              "helper_name": mask_name(helpers[p.helper_id].psn_name),
-             "relation": p.relation, "amount": to_yuan(-p.amount_fen)} for p in parts]
+             "relation": p.relation,
+             "kin_to_patient": relation_to_you(p.relation, False,
+                                               helpers[p.helper_id].certno),
+             "amount": to_yuan(-p.amount_fen)} for p in parts]
 
 
 def person_info(conn: Connection, cert_type: str, cert_no: str, now: datetime) -> dict:

@@ -3,7 +3,7 @@
 const G = (() => {
   const page = document.body.dataset.page;
   const key = `gongji.${page}.token`;
-  const roleOf = { portal: "persons", hall: "clerks", counter: "institutions" };
+  const roleOf = { portal: "persons", hall: "clerks", counter: "institutions", reports: "clerks" };
 
   class ApiError extends Error {
     constructor(status, code, message) { super(message); this.status = status; this.code = code; }
@@ -23,9 +23,15 @@ const G = (() => {
     return data;
   }
 
-  async function gateway(infno, data, msgid, code) {
+  // options (all optional): input, the whole input object (2204 feedetail, 2101/2102
+  // druginfo + drugdetail, 9001 signIn) sent instead of { data }; sign_no, the counter's
+  // sign-in (9001) carried in the envelope; opter / opter_name, the operator.
+  async function gateway(infno, data, msgid, code, options) {
+    const o = options || {};
     const envelope = { infno, msgid, mdtrtarea_admvs: "", insuplc_admdvs: "", fixmedins_code: code,
-      opter: "counter", inf_time: infTime(), input: { data } };
+      opter: o.opter || "counter", inf_time: infTime(), input: o.input || { data } };
+    if (o.opter_name) envelope.opter_name = o.opter_name;
+    if (o.sign_no) envelope.sign_no = o.sign_no;
     const answer = await api("POST", "/fsi/api/rsfComIfsService/callService", envelope);
     if (answer.infcode !== 0) throw new ApiError(200, answer.err_code, answer.err_msg);
     return answer.output;
@@ -71,7 +77,13 @@ const G = (() => {
   }
 
   const yuan = (n) => (n === null || n === undefined ? "—" : Number(n).toFixed(2));
-  const when = (iso) => (iso ? Beijing.text(iso).slice(0, 16) : "");  // minutes, Beijing time
+  // Dates as people in China write them, Beijing time: 2026年11月30日, 2026年11月30日 14:05.
+  const day = (iso) => {
+    if (!iso) return "";
+    const [y, m, d] = Beijing.text(iso).slice(0, 10).split("-");
+    return `${y}年${Number(m)}月${Number(d)}日`;
+  };
+  const when = (iso) => (iso ? `${day(iso)} ${Beijing.text(iso).slice(11, 16)}` : "");
   const RELATION = { spouse: "配偶", parent: "父母", child: "子女", sibling: "兄弟姐妹",
     grandparent: "祖父母/外祖父母", grandchild: "孙子女/外孙子女" };
   const KIND = { credit: "划入", settlement: "结算支付", reversal: "结算撤销退回", premium: "代缴居民医保费",
@@ -89,7 +101,18 @@ const G = (() => {
     try { return await work(); } finally { button.disabled = false; }
   }
 
+  // A sign-in through the identity service comes back as /page#token=… (web/oidc.py): keep
+  // the token for this tab and take it out of the address bar and the history at once.
+  function takeFragmentToken() {
+    const found = /^#token=([^&]+)$/.exec(location.hash);
+    if (!found) return;
+    sessionStorage.setItem(key, decodeURIComponent(found[1]));
+    sessionStorage.removeItem(`${key}.who`);
+    history.replaceState(null, "", location.pathname);
+  }
+
   async function signIn(start) {
+    takeFragmentToken();
     const form = document.getElementById("token-form");
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
@@ -120,6 +143,6 @@ const G = (() => {
   const who = () => JSON.parse(sessionStorage.getItem(`${key}.who`) || "null");
   function showApp() { document.getElementById("signin").hidden = true; document.getElementById("app").hidden = false; }
 
-  return { api, gateway, download, showError, clearErrors, el, yuan, when, RELATION, KIND, toast, busy,
+  return { api, gateway, download, showError, clearErrors, el, yuan, day, when, RELATION, KIND, toast, busy,
            signIn, who, showApp, ApiError };
 })();

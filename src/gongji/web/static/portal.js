@@ -2,30 +2,47 @@
 // notices and the e-voucher.
 "use strict";
 (() => {
-  const { api, el, yuan, when, RELATION, KIND } = G;
+  const { api, el, yuan, when, KIND } = G;
   const $ = (id) => document.getElementById(id);
   let entriesCursor = null;
 
   const FIELD = { INVALID_CERTNO: "invite-certno", PERSON_NOT_FOUND: "invite-certno",
     NAME_MISMATCH: "invite-name", KINSHIP_NOT_VERIFIED: "invite-certno", INVALID_INPUT: null };
 
+  // The channel is the app's own (a server setting), not the person's to pick.
+  const CHANNEL = $("app").dataset.channel;
+  // A relative as the reader says it: "您的母亲 卓*".
+  const yours = (word, name) => `您的${word || "亲属"} ${name}`;
+
   async function start() {
-    const account = await api("GET", "/api/v1/account");
-    const who = G.who();
-    $("me-name").textContent = who && who.psn_name ? who.psn_name : "";
+    const [account, me] = await Promise.all([api("GET", "/api/v1/account"), api("GET", "/web/person")]);
+    $("me-name").textContent = me.psn_name;
     $("me-psn").textContent = `人员编号 ${account.psn_no}`;
+    // Helper features only for people who can be helpers (a 390 member cannot invite).
+    document.querySelectorAll("[data-helper-only]").forEach((node) => { node.hidden = !account.can_help; });
     G.showApp();
     showAccount(account);
-    await Promise.all([loadEntries(true), loadChart(), loadNoticesCount()]);
+    await Promise.all([account.can_help ? Promise.all([loadEntries(true), loadChart()]) : loadEntries(true),
+      loadNoticesCount(), loadPendingCount()]);
   }
 
-  // Tabs ---------------------------------------------------------------------------------
-  document.querySelectorAll(".tabs button").forEach((button) => button.addEventListener("click", () => openTab(button.dataset.tab)));
+  // Navigation: a bottom tab bar of four panels and "更多", a sheet with the rest ---------------
+  const sheet = $("more-sheet");
+  $("more-open").addEventListener("click", () => sheet.showModal());
+  document.querySelectorAll("[data-tab]").forEach((button) => button.addEventListener("click", () => {
+    if (sheet.open) sheet.close();
+    openTab(button.dataset.tab);
+  }));
   const loaders = { account: refreshAccount, invitations: loadInvitations, bindings: loadBindings,
     settlements: loadSettlements, notices: loadNotices };
   async function openTab(name) {
-    document.querySelectorAll(".tabs button").forEach((b) => b.setAttribute("aria-pressed", String(b.dataset.tab === name)));
+    const inBar = document.querySelector(`.tabbar [data-tab="${name}"]`);
+    document.querySelectorAll(".tabbar button").forEach((b) => {
+      if (b === inBar || (!inBar && b.id === "more-open")) b.setAttribute("aria-current", "page");
+      else b.removeAttribute("aria-current");
+    });
     document.querySelectorAll("[data-panel]").forEach((p) => { p.hidden = p.dataset.panel !== name; });
+    window.scrollTo(0, 0);
     if (loaders[name]) await loaders[name]();
   }
 
@@ -35,8 +52,9 @@
     $("account-status").textContent = { normal: "账户正常", frozen: "账户已冻结", none: "无职工医保个人账户" }[account.status];
   }
   async function refreshAccount() {
-    showAccount(await api("GET", "/api/v1/account"));
-    await Promise.all([loadEntries(true), loadChart()]);
+    const account = await api("GET", "/api/v1/account");
+    showAccount(account);
+    await (account.can_help ? Promise.all([loadEntries(true), loadChart()]) : loadEntries(true));
   }
 
   function period() {
@@ -56,10 +74,10 @@
       body.append(el("tr", {},
         el("td", {}, when(e.time)), el("td", {}, KIND[e.kind] || e.kind),
         el("td", { class: `num ${e.amount < 0 ? "neg" : "pos"}` }, yuan(e.amount)),
-        el("td", {}, e.beneficiary_certno ? `${RELATION[e.relation] || ""} ${e.beneficiary_name || e.beneficiary_certno}` : "本人"),
+        el("td", {}, e.beneficiary_certno ? yours(e.relation_to_you, e.beneficiary_name || e.beneficiary_certno) : "本人"),
         el("td", {}, e.fixmedins_name || e.fixmedins_code || "")));
     }
-    if (!body.children.length) body.append(el("tr", {}, el("td", { colspan: 5 }, "该期间没有明细")));
+    if (!body.children.length) body.append(el("tr", {}, el("td", { colspan: 5, class: "muted" }, "暂无使用明细")));
     entriesCursor = data.next_cursor;
     $("entries-more").hidden = !entriesCursor;
   }
@@ -109,6 +127,9 @@
   // One bar per month, labelled 1月…12月; January also names its year, and the line under
   // the chart names the whole range.
   function drawChart(points) {
+    const empty = points.every(([, v]) => v === 0);
+    $("chart-empty").hidden = !empty;
+    $("chart").hidden = empty;
     const svg = svgNode("svg", { viewBox: "0 0 360 184" });
     const max = Math.max(1, ...points.map(([, v]) => v));
     points.forEach(([month, value], i) => {
@@ -117,7 +138,7 @@
       rect.append(svgNode("title", {}, `${longName(month)}：${yuan(value)} 元`));
       svg.append(rect, svgNode("text", { x: middle, y: 166, class: "month" }, monthName(month)));
       if (month.endsWith("-01")) svg.append(svgNode("text", { x: middle, y: 180, class: "year" }, `${month.slice(0, 4)}年`));
-      if (value > 0) svg.append(svgNode("text", { x: middle, y: 146 - h, class: "amount" }, Math.round(value)));
+      if (value > 0) svg.append(svgNode("text", { x: middle, y: 146 - h, class: "amount" }, value >= 100 ? Math.round(value) : yuan(value)));
     });
     $("chart").replaceChildren(svg);
     $("chart").setAttribute("aria-label", "亲属每月使用共济资金：" + points.map(([m, v]) => `${longName(m)} ${yuan(v)}元`).join("，"));
@@ -130,6 +151,7 @@
     const form = event.target;
     G.clearErrors(form);
     const body = Object.fromEntries(new FormData(form));
+    body.channel = CHANNEL;
     body.beneficiary_certno = body.beneficiary_certno.trim().toUpperCase();
     await G.busy(form.querySelector("button[type=submit]"), async () => {
       try {
@@ -143,17 +165,33 @@
   async function loadInvitations() {
     const data = await api("GET", "/api/v1/invitations");
     const status = { pending: "待确认", active: "已生效", declined: "已拒绝", withdrawn: "已撤回", expired: "已过期" };
-    const item = (inv, actions) => el("li", {},
-      el("strong", {}, `${inv.counterpart_name}（${inv.counterpart_certno}）`), ` ${RELATION[inv.relation] || inv.relation} · ${status[inv.status]}`,
+    const item = (inv, title, actions) => el("li", {},
+      el("strong", {}, title), ` · ${status[inv.status]}`,
+      el("div", { class: "muted" }, inv.counterpart_certno),
       inv.status === "pending" ? el("div", { class: "muted" }, `有效期至 ${when(inv.expires_at)}`) : null,
       inv.status === "pending" ? el("div", {}, actions) : null);
-    $("received").replaceChildren(...data.received.map((inv) => item(inv, [
+    const receivedTitle = (inv) => (inv.for_minor
+      ? `${inv.counterpart_name}（${yours(inv.for_minor.relation_to_you, inv.for_minor.name)} 的${inv.relation_to_you}）邀请为其付费`
+      : `${yours(inv.relation_to_you, inv.counterpart_name)} 邀请为您付费`);
+    $("received").replaceChildren(...data.received.map((inv) => item(inv, receivedTitle(inv), [
       el("button", { type: "button", class: "primary", onclick: (e) => answer(e.target, inv, "accept") }, "接受"),
       el("button", { type: "button", onclick: (e) => answer(e.target, inv, "decline") }, "拒绝")])));
-    $("sent").replaceChildren(...data.sent.map((inv) => item(inv, [
+    $("sent").replaceChildren(...data.sent.map((inv) => item(inv, `邀请${yours(inv.relation_to_you, inv.counterpart_name)}`, [
       el("button", { type: "button", onclick: (e) => answer(e.target, inv, "withdraw") }, "撤回")])));
-    if (!data.received.length) $("received").append(el("li", { class: "muted" }, "没有收到邀请"));
-    if (!data.sent.length) $("sent").append(el("li", { class: "muted" }, "没有发出邀请"));
+    if (!data.received.length) $("received").append(el("li", { class: "muted" }, "暂无收到的邀请"));
+    if (!data.sent.length) $("sent").append(el("li", { class: "muted" }, "暂无发出的邀请"));
+    showPending(data.received.filter((inv) => inv.status === "pending").length);
+  }
+
+  // Invitations waiting for an answer are counted on "更多", where they are listed.
+  function showPending(count) {
+    $("pending").textContent = count ? String(count) : "";
+    $("pending-more").textContent = count ? String(count) : "";
+    $("more-open").setAttribute("aria-label", count ? `更多（${count} 个邀请待确认）` : "更多");
+  }
+  async function loadPendingCount() {
+    const data = await api("GET", "/api/v1/invitations");
+    showPending(data.received.filter((inv) => inv.status === "pending").length);
   }
 
   async function answer(button, inv, action) {
@@ -163,6 +201,7 @@
         G.toast({ accept: "已接受，共济关系已生效", decline: "已拒绝邀请", withdraw: "已撤回邀请" }[action]);
         await loadInvitations();
       } catch (err) { $("invitations-error").textContent = err.message; }
+      if (action === "accept") await loadBindings();
     });
   }
 
@@ -174,14 +213,14 @@
     renderHelpers();
     const mine = data.as_helper.filter((b) => b.status === "active");
     $("beneficiaries").replaceChildren(...mine.map((b) => el("li", {},
-      `${b.counterpart_name}（${b.counterpart_certno}）${RELATION[b.relation] || ""} `,
+      `为${yours(b.relation_to_you, b.counterpart_name)} 付费`, el("div", { class: "muted" }, `${b.counterpart_certno} · ${G.day(b.activated_at)}起`),
       el("button", { type: "button", onclick: () => unbind(b) }, "解绑"))));
-    if (!mine.length) $("beneficiaries").append(el("li", { class: "muted" }, "暂无"));
+    if (!mine.length) $("beneficiaries").append(el("li", { class: "muted" }, "暂无为亲属付费的共济关系"));
   }
 
   function renderHelpers() {
     $("helpers").replaceChildren(...helperOrder.map((b, i) => el("li", { "data-binding": b.binding_id },
-      `${b.counterpart_name}（${b.counterpart_certno}，${RELATION[b.relation] || ""}） `,
+      yours(b.relation_to_you, b.counterpart_name), el("div", { class: "muted" }, b.counterpart_certno),
       el("button", { type: "button", disabled: i === 0, "aria-label": `上移 ${b.counterpart_name}`, onclick: () => move(i, -1) }, "上移"),
       el("button", { type: "button", disabled: i === helperOrder.length - 1, "aria-label": `下移 ${b.counterpart_name}`, onclick: () => move(i, 1) }, "下移"),
       el("button", { type: "button", onclick: () => unbind(b) }, "解绑"))));
@@ -208,7 +247,7 @@
 
   function unbind(binding) {
     const dialog = $("unbind-dialog");
-    $("unbind-text").textContent = `解除与 ${binding.counterpart_name}（${RELATION[binding.relation] || ""}）的共济关系后，之后的结算不再使用该账户；已发生的结算撤销时仍退回原账户。`;
+    $("unbind-text").textContent = `解除与${yours(binding.relation_to_you, binding.counterpart_name)} 的共济关系后，之后的结算不再使用该账户；已发生的结算撤销时仍退回原账户。`;
     dialog.returnValue = "";
     dialog.showModal();
     dialog.addEventListener("close", async () => {
@@ -230,7 +269,7 @@
         el("dt", {}, "医疗费总额"), el("dd", {}, yuan(s.medfee_sumamt)),
         el("dt", {}, "统筹基金"), el("dd", {}, yuan(s.fund_pay_sumamt)),
         el("dt", {}, "本人账户"), el("dd", {}, yuan(s.acct_pay)),
-        ...s.mulaid_detail.flatMap((d) => [el("dt", {}, `共济：${RELATION[d.relation] || ""} ${d.helper_name || d.helper_certno}`), el("dd", {}, yuan(d.amount))]),
+        ...s.mulaid_detail.flatMap((d) => [el("dt", {}, `共济：${yours(d.relation_to_you, d.helper_name || d.helper_certno)}`), el("dd", {}, yuan(d.amount))]),
         el("dt", {}, "现金"), el("dd", {}, yuan(s.psn_cash_pay))))));
     if (!data.settlements.length) $("settlements").append(el("li", { class: "muted" }, "暂无结算记录"));
   }

@@ -1,0 +1,1 @@
+"""Region policies in force: dated versions read from the database (a leaf: kernel only)."""
