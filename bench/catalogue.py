@@ -16,7 +16,6 @@ Target: step 1 under 10 s.
 
 from __future__ import annotations
 
-import argparse
 import csv
 import sys
 import tempfile
@@ -26,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-import pgserver  # noqa: E402  (tests/pgserver.py)
+from bench import standalone  # noqa: E402  (needs tests/ on sys.path for pgserver)
 from gongji.services.context import Context  # noqa: E402
 from gongji.services.operations.imports import run_import  # noqa: E402
 from gongji.store.db import make_engine  # noqa: E402
@@ -85,8 +84,7 @@ def run(url: str, items: int = 50_000, work: Path | None = None) -> dict:
 
 def run_sqlite(items: int = 50_000) -> dict:
     """run() on a fresh SQLite file, removed afterwards."""
-    with tempfile.TemporaryDirectory(prefix="gongji-bench-catalogue-db-") as tmp:
-        return run(f"sqlite:///{tmp}/catalogue.db", items)
+    return standalone.on_sqlite_file("catalogue", run, items)
 
 
 def render(results: dict) -> list[str]:
@@ -101,29 +99,13 @@ def render(results: dict) -> list[str]:
 
 
 def log(message: str) -> None:
-    print(f"[bench catalogue {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr,
-          flush=True)
+    standalone.log("catalogue", message)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.catalogue",
-                                     description=__doc__.splitlines()[0])
-    parser.add_argument("--items", type=int, default=50_000)
-    parser.add_argument("--only", default="sqlite,pg", help="databases: sqlite, pg")
-    opts = parser.parse_args(argv)
-    parts = set(opts.only.split(","))
-    results = {}
-    if "sqlite" in parts:
-        results["SQLite"] = run_sqlite(opts.items)
-    if "pg" in parts:
-        with pgserver.ThrowawayPostgres(durable=True) as pg:
-            results["PostgreSQL"] = run(pg.url, opts.items)
-    print("\n".join(render(results)))
-    slow = [name for name, r in results.items() if r["first"]["s"] > TARGET_S]
-    print(f"Target: first import of {opts.items:,} items under {TARGET_S:g} s: "
-          + ("met" if not slow else "missed on " + ", ".join(slow)))
-    return 1 if slow else 0
-
+PART = standalone.Part(
+    "catalogue", __doc__, "--items", 50_000, run, render,
+    missed=lambda result: result["first"]["s"] > TARGET_S,
+    target=lambda items: f"first import of {items:,} items under {TARGET_S:g} s")
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(standalone.main(PART))

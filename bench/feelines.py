@@ -12,11 +12,9 @@ every visit is then settled as one 1,000-line batch. Target: the 2204 call under
 
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
 import sys
-import tempfile
 import time
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
@@ -25,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-import pgserver  # noqa: E402  (tests/pgserver.py)
+from bench import standalone  # noqa: E402  (needs tests/ on sys.path for pgserver)
 from gongji.api import gateway  # noqa: E402
 from gongji.domain.idcard import make_certno  # noqa: E402
 from gongji.services.catalogue.loading import load_items  # noqa: E402
@@ -118,8 +116,8 @@ def _stats(seconds: list[float]) -> dict:
 
 
 def run_sqlite(calls: int = 10) -> dict:
-    with tempfile.TemporaryDirectory(prefix="gongji-bench-feelines-") as tmp:
-        return run(f"sqlite:///{tmp}/feelines.db", calls)
+    """run() on a fresh SQLite file, removed afterwards."""
+    return standalone.on_sqlite_file("feelines", run, calls)
 
 
 def render(results: dict) -> list[str]:
@@ -135,29 +133,13 @@ def render(results: dict) -> list[str]:
 
 
 def log(message: str) -> None:
-    print(f"[bench feelines {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr,
-          flush=True)
+    standalone.log("feelines", message)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.feelines",
-                                     description=__doc__.splitlines()[0])
-    parser.add_argument("--calls", type=int, default=10)
-    parser.add_argument("--only", default="sqlite,pg", help="databases: sqlite, pg")
-    opts = parser.parse_args(argv)
-    parts = set(opts.only.split(","))
-    results = {}
-    if "sqlite" in parts:
-        results["SQLite"] = run_sqlite(opts.calls)
-    if "pg" in parts:
-        with pgserver.ThrowawayPostgres(durable=True) as pg:
-            results["PostgreSQL"] = run(pg.url, opts.calls)
-    print("\n".join(render(results)))
-    slow = [name for name, r in results.items() if r["upload"]["p50_ms"] > TARGET_S * 1000]
-    print(f"Target: a {LINES:,}-line 2204 under {TARGET_S:g} s: "
-          + ("met" if not slow else "missed on " + ", ".join(slow)))
-    return 1 if slow else 0
-
+PART = standalone.Part(
+    "feelines", __doc__, "--calls", 10, run, render,
+    missed=lambda result: result["upload"]["p50_ms"] > TARGET_S * 1000,
+    target=lambda _calls: f"a {LINES:,}-line 2204 under {TARGET_S:g} s")
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(standalone.main(PART))

@@ -3,6 +3,7 @@ credit | idempotency."""
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import timedelta
 from enum import Enum
 from pathlib import Path
@@ -287,6 +288,21 @@ def _apply_due_policies(ctx) -> None:  # noqa: ANN001
     apply_due_once_a_day(ctx)
 
 
+@contextmanager
+def _served(db: str | None):  # noqa: ANN202
+    """One command's service context: a refusal is printed with its code (exit 1), and
+    the engine is disposed whatever happens."""
+    from gongji.domain.errors import DomainError
+
+    ctx = _context(db)
+    try:
+        yield ctx
+    except DomainError as error:
+        raise _refused(error) from None
+    finally:
+        ctx.engine.dispose()
+
+
 def _refused(error) -> typer.Exit:  # noqa: ANN001
     # soft_wrap: a message names a rule or a field, which a wrap at 80 columns would cut
     err_console.print(f"[bold red]{error.code}[/] {error.message}", soft_wrap=True)
@@ -357,20 +373,14 @@ def export_entries(
     db: DbOption = None,
 ) -> None:
     """将某人一段时间内的账户使用明细导出为 CSV 或 Excel。"""
-    from gongji.domain.errors import DomainError
     from gongji.services.reads import export
 
     suffix = out.suffix.lower()
     if suffix not in (".csv", ".xlsx"):
         err_console.print("[bold red]输出文件须为 .csv 或 .xlsx[/]")
         raise typer.Exit(2)
-    ctx = _context(db)
-    try:
+    with _served(db) as ctx:
         rows = export.period_entries(ctx, psn_no, date_from, date_to)
-    except DomainError as error:
-        raise _refused(error) from None
-    finally:
-        ctx.engine.dispose()
     out.write_bytes(export.to_csv(rows) if suffix == ".csv" else export.to_xlsx(rows))
     console.print(f"已导出 {len(rows)} 条明细到 {out}")
 
@@ -388,18 +398,12 @@ def token_issue(
     """签发令牌（只打印令牌本身，便于脚本使用）。须与校验它的服务使用相同的
     GONGJI_ADMIN_TOKEN / GONGJI_SECRET_KEY。"""
     from gongji.api.auth import issue_token
-    from gongji.domain.errors import DomainError
     from gongji.services.clock import iso
     from gongji.services.registry.tokens import check_subject
 
     settings = _settings(db).checked()
-    ctx = _context(db)
-    try:
+    with _served(db) as ctx:
         check_subject(ctx, role, subject, admdvs)
-    except DomainError as error:
-        raise _refused(error) from None
-    finally:
-        ctx.engine.dispose()
     token, expires_at = issue_token(settings.signing_key, role, subject, ttl_s, ctx.now(),
                                     admdvs if role == "clerk" else None)
     typer.echo(token)
@@ -450,20 +454,14 @@ def report_monthly(
     db: DbOption = None,
 ) -> None:
     """月报：新建与解除的绑定、按场景的共济次数与金额、共济最多的定点机构。"""
-    from gongji.domain.errors import DomainError
     from gongji.domain.money import yuan_text
     from gongji.services.operations import report
 
-    ctx = _context(db)
-    try:
+    with _served(db) as ctx:
         data = report.monthly(ctx, region, month)
         out = out or Path(f"gongji-{region}-{month}.xlsx")
         chart = chart or Path(f"gongji-{region}-{month}.png")
         report.write_table(data, out)
-    except DomainError as error:
-        raise _refused(error) from None
-    finally:
-        ctx.engine.dispose()
     report.write_chart(data, chart)
     table = Table(title=f"{data.region_name}（{region}）{month} 家庭共济月报")
     for header in report.HEADERS:
@@ -479,16 +477,10 @@ def report_monthly(
 def credit_reverse(ref: Annotated[str, typer.Argument(help="划入流水号")],
                    db: DbOption = None) -> None:
     """划入冲正：以一笔反向记账交易冲销错误的划入；账户余额已不足时拒绝（CREDIT_SPENT）。"""
-    from gongji.domain.errors import DomainError
     from gongji.services.money.credits import reverse_credit
 
-    ctx = _context(db)
-    try:
+    with _served(db) as ctx:
         answer = reverse_credit(ctx, ref, "operator:cli")
-    except DomainError as error:
-        raise _refused(error) from None
-    finally:
-        ctx.engine.dispose()
     console.print(f"已冲正划入 {answer['ref']}：{answer['psn_no']} 退回 {answer['amount']:.2f} 元，"
                   f"余额 {answer['balance']:.2f} 元（分录 {answer['txn_id']}）")
 
@@ -547,19 +539,14 @@ def policy_show(
     import json
     from datetime import date
 
-    from gongji.domain.errors import DomainError
     from gongji.services.registry import policies
 
-    ctx = _context(db)
-    try:
-        day = date.fromisoformat(on) if on else None
-        typer.echo(json.dumps(policies.show(ctx, admdvs, day), ensure_ascii=False, indent=2))
-    except ValueError:
-        raise typer.BadParameter("--date 须为 YYYY-MM-DD") from None
-    except DomainError as error:
-        raise _refused(error) from None
-    finally:
-        ctx.engine.dispose()
+    with _served(db) as ctx:
+        try:
+            day = date.fromisoformat(on) if on else None
+            typer.echo(json.dumps(policies.show(ctx, admdvs, day), ensure_ascii=False, indent=2))
+        except ValueError:
+            raise typer.BadParameter("--date 须为 YYYY-MM-DD") from None
 
 
 @_command(policy_app, "publish")
@@ -570,18 +557,12 @@ def policy_publish(
     db: DbOption = None,
 ) -> None:
     """发布新的政策版本：文件中列出的规则整体替换，其余不变；出处随版本保存并记入操作日志。"""
-    from gongji.domain.errors import DomainError
     from gongji.services.binding.actor import Actor
     from gongji.services.registry import policies
 
-    ctx = _context(db)
-    try:
+    with _served(db) as ctx:
         answer = policies.publish_file(ctx, file.read_text(encoding="utf-8"), effective_from,
                                        Actor("operator", "cli"))
-    except DomainError as error:
-        raise _refused(error) from None
-    finally:
-        ctx.engine.dispose()
     console.print(f"已发布 {answer['admdvs']} 政策版本 {answer['version']}，"
                   f"自 {answer['effective_from']} 起生效：{', '.join(answer['rules'])}")
 

@@ -24,7 +24,7 @@ def test_db_upgrade_and_current_name_the_revisions(cli):
     current = cli("db", "current")
 
     assert upgraded.exit_code == 0 and current.exit_code == 0
-    assert "0012" in current.output and "0001" not in current.output
+    assert "0013" in current.output and "0001" not in current.output
 
 
 def test_demo_seeds_families_of_both_regions_once(cli, world):
@@ -131,6 +131,7 @@ def test_report_monthly_writes_the_figures_and_a_chart(cli, world):
         ["共济关系", "参保变动终止", "0", ""],
         ["共济使用", "门诊（定点医院）", "2", "400.00"],
         ["共济使用", "购药（定点零售药店）", "1", "50.00"],
+        ["共济使用", "住院（定点医院）", "0", "0.00"],
         ["共济使用", "代缴居民医保费", "0", "0.00"],
         ["机构排名", "H54250001 H54250001", "2", "400.00"],
         ["机构排名", "P54250001 P54250001", "1", "50.00"]]

@@ -194,6 +194,7 @@ ROWS: tuple[Row, ...] = (
     Row("GET", "/portal", public(), fixed("/portal")),
     Row("GET", "/hall", public(), fixed("/hall")),
     Row("GET", "/counter", public(), fixed("/counter")),
+    Row("GET", "/inpatient", public(), fixed("/inpatient")),
     Row("GET", "/static", public(), fixed("/static/app.css")),
     Row("GET", "/web/qr.svg", public(), fixed("/web/qr.svg?data=gongji")),
     Row("GET", "/web/demo/identities", public(404), fixed("/web/demo/identities")),

@@ -143,6 +143,51 @@ class ReferenceClient:
             "fulamt_ownpay_amt": "", "overlmt_selfpay": "", "preselfpay_amt": "",
             "inscp_scp_amt": "", "invono": "", "fulamt_ownpay_amt_flag": ""}}
 
+    # --- an inpatient stay, as a HIS sends it (CONTRACT v2 "Inpatient") --------------------------
+
+    def admit(self, patient: dict, ipt_no: str, begntime: str, diagnoses: list) -> str:
+        """2401 入院办理: the stay's mdtrt_id."""
+        out = self.must("2401", {
+            "mdtrtinfo": self.credential(patient) | {
+                "begntime": begntime, "med_type": "21", "ipt_no": ipt_no, "medrcdno": ipt_no,
+                "atddr_no": "D001", "chfpdr_name": "王医生", "adm_diag_dscr": diagnoses[0][1],
+                "adm_dept_codg": "A03", "adm_dept_name": "内科", "adm_bed": "12",
+                "dscg_maindiag_code": "", "dscg_maindiag_name": "", "main_cond_dscr": ""},
+            "diseinfo": [{"psn_no": patient["psn_no"], "diag_type": "1", "maindiag_flag": "1",
+                          "diag_srt_no": str(i), "diag_code": code, "diag_name": name,
+                          "adm_cond": "", "diag_dept": "内科", "dise_dor_no": "D001",
+                          "dise_dor_name": "王医生", "diag_time": begntime}
+                         for i, (code, name) in enumerate(diagnoses, start=1)]})
+        return out["result"]["mdtrt_id"]
+
+    def stay_lines(self, patient: dict, mdtrt_id: str, lines: list) -> list:
+        """2301 住院费用明细上传: shaped as 2204's, classified line by line."""
+        feedetail = [line | {"mdtrt_id": mdtrt_id, "psn_no": patient["psn_no"],
+                             "chrg_bchno": "0", "init_feedetl_sn": "", "drord_no": "",
+                             "med_type": "21"} for line in lines]
+        return self.must("2301", {"feedetail": feedetail})["result"]
+
+    def discharge(self, patient: dict, mdtrt_id: str, endtime: str, diagnoses: list) -> dict:
+        """2402 出院办理."""
+        return self.must("2402", {
+            "dscginfo": {"mdtrt_id": mdtrt_id, "psn_no": patient["psn_no"],
+                         "insutype": patient["insutype"], "endtime": endtime,
+                         "dise_codg": diagnoses[0][0], "dise_name": diagnoses[0][1],
+                         "dscg_way": "1", "dscg_dept_codg": "A03", "dscg_dept_name": "内科"},
+            "diseinfo": [{"mdtrt_id": mdtrt_id, "psn_no": patient["psn_no"],
+                          "diag_type": "1", "maindiag_flag": "1", "diag_srt_no": str(i),
+                          "diag_code": code, "diag_name": name, "diag_dept": "内科",
+                          "dise_dor_no": "D001", "dise_dor_name": "王医生", "diag_time": endtime}
+                         for i, (code, name) in enumerate(diagnoses, start=1)]})
+
+    def stay_bill(self, patient: dict, mdtrt_id: str, total: str) -> dict:
+        """2303 / 2304 input: every unsettled line of the discharged stay; no mid-stay
+        settlement (mid_setl_flag "0")."""
+        return {"data": self.credential(patient) | {
+            "medfee_sumamt": total, "psn_setlway": "01", "mdtrt_id": mdtrt_id,
+            "acct_used_flag": "1", "mid_setl_flag": "0", "invono": "",
+            "fulamt_ownpay_amt_flag": ""}}
+
     # --- a pharmacy sale -----------------------------------------------------------------------
 
     def drugs(self, patient: dict, total: str, lines: list, begntime: str) -> dict:

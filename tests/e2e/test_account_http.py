@@ -170,12 +170,14 @@ def expected_rows(entries: list[dict]) -> list[list[object]]:
         rows.append([e["time"], KIND_ZH[e["kind"]], e["amount"], e["balance_after"],
                      e["beneficiary_certno"], e["beneficiary_name"],
                      RELATION_ZH.get(e["relation"]), e["binding_id"], e["fixmedins_code"],
-                     e["fixmedins_name"], e["setl_id"], e["premium_id"]])
+                     e["fixmedins_name"], e["setl_id"], e["premium_id"],
+                     {"hospital": "门诊", "pharmacy": "购药", "inpatient": "住院"}.get(
+                         e["fund_scene"])])
     return rows
 
 
 HEADERS = ["时间", "类型", "金额（元）", "余额（元）", "被共济人证件号码", "被共济人姓名", "亲属关系",
-           "共济关系编号", "定点医药机构编码", "定点医药机构名称", "结算编号", "代缴编号"]
+           "共济关系编号", "定点医药机构编码", "定点医药机构名称", "结算编号", "代缴编号", "就医类型"]
 
 
 def test_the_csv_export_holds_the_same_rows_as_the_api(api, family):
@@ -287,6 +289,15 @@ def test_a_clerk_of_the_region_sees_what_the_person_sees(api, family):
         mine = api.get(own, tokens["mother"])
         seen = api.get(f"/api/v1/hall/persons/{mother['certno']}/{hall}", tokens["clerk"])
         assert seen.status_code == 200 and seen.json() == mine.json(), hall
+
+
+def test_the_hall_record_names_the_persons_region(api, family):
+    """参保地 at the window by its name (the region policy's), beside its code."""
+    mother = family["people"]["mother"]
+    record = api.get(f"/api/v1/hall/persons/{mother['certno']}", family["tokens"]["clerk"])
+    assert record.status_code == 200
+    assert (record.json()["insuplc_admdvs"], record.json()["insuplc_name"]) == (
+        "542500", "西藏阿里地区")
 
 
 def test_a_clerk_of_another_region_is_refused(api, family):

@@ -62,7 +62,7 @@ def test_favicon_is_an_image(api):
     assert answer.headers["x-content-type-options"] == "nosniff"
 
 
-@pytest.mark.parametrize("path", ["/", "/portal", "/hall", "/counter"])
+@pytest.mark.parametrize("path", ["/", "/portal", "/hall", "/counter", "/inpatient"])
 def test_pages_link_the_icon(api, path):
     page = api.client.get(path)
     link = re.search(r'<link rel="icon" href="([^"]+)"', page.text)

@@ -13,6 +13,7 @@ from datetime import date
 import pytest
 
 from gongji.domain.idcard import make_certno
+from mother_child import institution, mother_and_child
 from support import ok
 from test_operations import json_log, metric
 
@@ -78,25 +79,9 @@ def family(api):
 
 def load_family(api) -> dict:  # noqa: ANN001
     """A mother with 500 yuan bound to her child at the hall, and the hospital H7."""
-    mother_certno = make_certno("542521", date(1980, 2, 3), 31)
-    child_certno = make_certno("542521", date(2014, 7, 8), 32)
-    mother = api.post("/api/v1/persons", {"certno": mother_certno, "psn_name": "卓玛",
-                                          "insutype": "310", "insuplc_admdvs": "542500"}).json()
-    child = api.post("/api/v1/persons", {"certno": child_certno, "psn_name": "平措",
-                                         "insutype": "390", "insuplc_admdvs": "542500"}).json()
-    assert api.post("/api/v1/kinships", {"certno": mother_certno, "relative_certno": child_certno,
-                                         "relation": "child"}).status_code == 201
-    assert api.post("/api/v1/institutions", {"fixmedins_code": "H7", "fixmedins_name": "医院",
-                                             "fixmedins_type": "hospital",
-                                             "admdvs": "542500"}).status_code == 201
-    assert api.post(f"/api/v1/accounts/{mother['psn_no']}/credits",
-                    {"amount": "500.00", "ref": "EDGE-M"}).status_code == 201
-    clerk = api.token("clerk", "clerk-9", "542500")
-    assert api.post("/api/v1/bindings", {"helper_certno": mother_certno,
-                                         "beneficiary_certno": child_certno, "relation": "child",
-                                         "documents_checked": True}, clerk).status_code == 201
-    return {"mother": mother, "child": child, "inst": api.token("institution", "H7"),
-            "mother_token": api.token("person", mother["psn_no"])}
+    family = mother_and_child(api, 31, credit_ref="EDGE-M", clerk="clerk-9")
+    institution(api, "H7", "hospital", name="医院")
+    return family | {"inst": api.token("institution", "H7")}
 
 
 def balance(api, family) -> float:  # noqa: ANN001

@@ -20,7 +20,7 @@ from support import ok
 from test_edge_bodies import load_family
 from test_operations import json_log
 
-PAGES = ["/", "/portal", "/hall", "/counter"]
+PAGES = ["/", "/portal", "/hall", "/counter", "/inpatient"]
 
 
 @pytest.fixture

@@ -3,56 +3,38 @@ that never settled spent for good, and every refusal CONTRACT v2 names."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import insert, select
 
-from gongji.domain.idcard import make_certno
 from gongji.services.operations.verify import verify
 from gongji.store import repo
 from gongji.store.schema import institutions, settlements, spent_msgids
+from mother_child import balance as mother_balance
+from mother_child import institution, mother_and_child, self_pay_bill
 from reference_client import LostAnswer, ReferenceClient
 
 
 @pytest.fixture
 def day(api, clock):
     """A mother with 500.00 yuan bound to her child (a resident); a hospital, a pharmacy."""
-    mother_certno = make_certno("542521", date(1980, 2, 3), 31)
-    child_certno = make_certno("542521", date(2014, 7, 8), 32)
-    mother = api.post("/api/v1/persons", {"certno": mother_certno, "psn_name": "卓玛",
-                                          "insutype": "310", "insuplc_admdvs": "542500"}).json()
-    child = api.post("/api/v1/persons", {"certno": child_certno, "psn_name": "平措",
-                                         "insutype": "390", "insuplc_admdvs": "542500"}).json()
-    api.post("/api/v1/kinships", {"certno": mother_certno, "relative_certno": child_certno,
-                                  "relation": "child"})
-    api.post(f"/api/v1/accounts/{mother['psn_no']}/credits", {"amount": "500.00", "ref": "m"})
-    bound = api.post("/api/v1/bindings", {"helper_certno": mother_certno,
-                                          "beneficiary_certno": child_certno,
-                                          "relation": "child", "documents_checked": True},
-                     api.token("clerk", "clerk-1", "542500"))
-    assert bound.status_code == 201
+    family = mother_and_child(api, 31)
     clients = {}
     for code, kind in (("H1", "hospital"), ("H2", "hospital"), ("P1", "pharmacy")):
-        api.post("/api/v1/institutions", {"fixmedins_code": code, "fixmedins_name": code,
-                                          "fixmedins_type": kind, "admdvs": "542500"})
+        institution(api, code, kind)
         clients[code] = ReferenceClient(api, api.token("institution", code), code, code,
                                         "542500", clock)
         clients[code].sign_in()
-    return {"mother": mother, "child": child, **clients,
-            "mother_token": api.token("person", mother["psn_no"])}
+    return family | clients
 
 
 def bill(child: dict, amount: str = "100.00") -> dict:
-    return {"data": {"psn_no": child["psn_no"], "mdtrt_cert_type": "02",
-                     "mdtrt_cert_no": child["certno"], "medfee_sumamt": amount,
-                     "fulamt_ownpay_amt": amount, "overlmt_selfpay": "0",
-                     "preselfpay_amt": "0", "inscp_scp_amt": "0", "acct_used_flag": "1",
-                     "insutype": "390"}}
+    return self_pay_bill(child, amount, "390")
 
 
 def balance(api, day) -> float:
-    return api.get("/api/v1/account", day["mother_token"]).json()["balance"]
+    return mother_balance(api, day["mother_token"])
 
 
 def lost(client: ReferenceClient, infno: str, input_: dict) -> str:

@@ -9,6 +9,9 @@ from datetime import date
 import pytest
 
 from gongji.domain.idcard import make_certno
+from mother_child import balance as account_balance
+from mother_child import institution, self_pay_bill
+from mother_child import person as make_person
 from reference_client import ReferenceClient
 
 DAYS = 7 * 86400  # tokens outlive the days the clock is moved by
@@ -17,15 +20,11 @@ DAYS = 7 * 86400  # tokens outlive the days the clock is moved by
 @pytest.fixture
 def day(api, clock):
     """A hospital and a pharmacy in 542500, an employee with 300.00 yuan."""
-    certno = make_certno("542521", date(1985, 3, 4), 21)
-    person = api.post("/api/v1/persons", {"certno": certno, "psn_name": "次仁",
-                                          "insutype": "310", "insuplc_admdvs": "542500"}).json()
+    person = make_person(api, make_certno("542521", date(1985, 3, 4), 21), "次仁", "310",
+                         "542500")
     api.post(f"/api/v1/accounts/{person['psn_no']}/credits", {"amount": "300.00", "ref": "c1"})
     for code, kind in (("H54250001", "hospital"), ("P54250001", "pharmacy")):
-        created = api.post("/api/v1/institutions", {"fixmedins_code": code,
-                                                     "fixmedins_name": code,
-                                                     "fixmedins_type": kind, "admdvs": "542500"})
-        assert created.status_code == 201
+        institution(api, code, kind)
     hospital = ReferenceClient(api, api.token("institution", "H54250001", ttl_s=DAYS),
                                "H54250001", "拉萨市人民医院", "542500", clock)
     pharmacy = ReferenceClient(api, api.token("institution", "P54250001", ttl_s=DAYS),
@@ -35,15 +34,11 @@ def day(api, clock):
 
 
 def v1_bill(person: dict, amount: str = "50.00") -> dict:
-    return {"data": {"psn_no": person["psn_no"], "mdtrt_cert_type": "02",
-                     "mdtrt_cert_no": person["certno"], "medfee_sumamt": amount,
-                     "fulamt_ownpay_amt": amount, "overlmt_selfpay": "0",
-                     "preselfpay_amt": "0", "inscp_scp_amt": "0", "acct_used_flag": "1",
-                     "insutype": "310"}}
+    return self_pay_bill(person, amount, "310")
 
 
 def balance(api, day) -> float:
-    return api.get("/api/v1/account", day["token"]).json()["balance"]
+    return account_balance(api, day["token"])
 
 
 # --- the answer envelope ------------------------------------------------------------------------

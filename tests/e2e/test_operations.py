@@ -9,31 +9,21 @@ import logging
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date
 
 import pytest
 from fastapi.testclient import TestClient
 
 from gongji.api.observability import JsonFormatter
-from gongji.domain.idcard import make_certno
+from mother_child import institution, mother_and_child
 from support import ok
 
 
 @pytest.fixture
 def family(api):
     """A mother with 500 yuan, her child, a hospital; no binding needed for these tests."""
-    mother_certno = make_certno("542521", date(1980, 2, 3), 21)
-    child_certno = make_certno("542521", date(2014, 7, 8), 22)
-    mother = api.post("/api/v1/persons", {"certno": mother_certno, "psn_name": "卓玛",
-                                          "insutype": "310", "insuplc_admdvs": "542500"}).json()
-    child = api.post("/api/v1/persons", {"certno": child_certno, "psn_name": "平措",
-                                         "insutype": "390", "insuplc_admdvs": "542500"}).json()
-    assert api.post("/api/v1/institutions", {"fixmedins_code": "H9", "fixmedins_name": "医院",
-                                             "fixmedins_type": "hospital",
-                                             "admdvs": "542500"}).status_code == 201
-    assert api.post(f"/api/v1/accounts/{mother['psn_no']}/credits",
-                    {"amount": "500.00", "ref": "2025-06-M"}).status_code == 201
-    return {"mother": mother, "child": child, "inst": api.token("institution", "H9")}
+    family = mother_and_child(api, 21, credit_ref="2025-06-M", bind=False)
+    institution(api, "H9", "hospital", name="医院")
+    return family | {"inst": api.token("institution", "H9")}
 
 
 def bill(person: dict, cert_no: str | None = None) -> dict:

@@ -4,28 +4,15 @@ the journal balances and every account holds what the day's answers say it shoul
 
 from __future__ import annotations
 
-from datetime import date
-
 import pytest
 from sqlalchemy import func, select
 
-from gongji.domain.idcard import make_certno
 from gongji.services.operations.verify import verify
 from gongji.store.schema import institutions, postings
+from mother_child import institution, mother_and_child
 from reference_client import LostAnswer, ReferenceClient
+from v2_world import CATALOGUE, REGION
 
-REGION = "542500"
-# The province's catalogue (540000): 甲类, 乙类 10%, 乙类 20% with a 10.00 price limit, 丙类.
-CATALOGUE = [
-    {"med_list_codg": "A01", "med_list_name": "血常规", "chrgitm_lv": "01",
-     "selfpay_prop": "0", "pric_uplmt_amt": None},
-    {"med_list_codg": "B02", "med_list_name": "阿莫西林胶囊", "chrgitm_lv": "02",
-     "selfpay_prop": "0.1", "pric_uplmt_amt": None},
-    {"med_list_codg": "L01", "med_list_name": "头孢克肟片", "chrgitm_lv": "02",
-     "selfpay_prop": "0.2", "pric_uplmt_amt": "10.00"},
-    {"med_list_codg": "C03", "med_list_name": "进口敷料", "chrgitm_lv": "03",
-     "selfpay_prop": "1", "pric_uplmt_amt": None},
-]
 MORNING = "2025-06-01 09:30:00"
 
 
@@ -33,31 +20,16 @@ MORNING = "2025-06-01 09:30:00"
 def town(api, clock):
     """The operator's reference data: a mother (employee, 500.00 yuan) helping her child (a
     resident), the catalogue, a hospital and a pharmacy."""
-    mother_certno = make_certno("542521", date(1980, 2, 3), 51)
-    child_certno = make_certno("542521", date(2014, 7, 8), 52)
-    mother = api.post("/api/v1/persons", {"certno": mother_certno, "psn_name": "卓玛",
-                                          "insutype": "310", "insuplc_admdvs": REGION}).json()
-    child = api.post("/api/v1/persons", {"certno": child_certno, "psn_name": "平措",
-                                         "insutype": "390", "insuplc_admdvs": REGION}).json()
-    api.post("/api/v1/kinships", {"certno": mother_certno, "relative_certno": child_certno,
-                                  "relation": "child"})
-    api.post(f"/api/v1/accounts/{mother['psn_no']}/credits", {"amount": "500.00", "ref": "m"})
-    assert api.post("/api/v1/bindings", {"helper_certno": mother_certno,
-                                         "beneficiary_certno": child_certno,
-                                         "relation": "child", "documents_checked": True},
-                    api.token("clerk", "clerk-1", REGION)).status_code == 201
+    family = mother_and_child(api, 51, region=REGION)
     assert api.post("/api/v1/catalogue", {"items": [{"admdvs": "540000"} | item
                                                     for item in CATALOGUE]}).status_code == 200
     clients = {}
     for code, name, kind in (("H54250101", "山南市人民医院", "hospital"),
                              ("P54250101", "山南市便民药店", "pharmacy")):
-        assert api.post("/api/v1/institutions", {"fixmedins_code": code, "fixmedins_name": name,
-                                                 "fixmedins_type": kind,
-                                                 "admdvs": REGION}).status_code == 201
+        institution(api, code, kind, name=name, region=REGION)
         clients[kind] = ReferenceClient(api, api.token("institution", code), code, name,
                                         REGION, clock)
-    return {"mother": mother, "child": child, **clients,
-            "mother_token": api.token("person", mother["psn_no"])}
+    return family | clients
 
 
 def hospital_day(town) -> list[dict]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import date
 
 from gongji.domain.idcard import make_certno
+from mother_child import institution, person
 from reference_client import ReferenceClient
 
 REGION = "542500"
@@ -63,16 +64,10 @@ class Family:
         self.mother_token = api.token("person", self.mother["psn_no"])
 
     def _person(self, name: str, insutype: str, certno: str) -> dict:
-        answer = self.api.post("/api/v1/persons", {"certno": certno, "psn_name": name,
-                                                   "insutype": insutype,
-                                                   "insuplc_admdvs": REGION})
-        assert answer.status_code == 201, answer.text
-        return answer.json()
+        return person(self.api, certno, name, insutype, REGION)
 
     def _institution(self, code: str, name: str, kind: str, clock) -> ReferenceClient:  # noqa: ANN001
-        assert self.api.post("/api/v1/institutions", {
-            "fixmedins_code": code, "fixmedins_name": name, "fixmedins_type": kind,
-            "admdvs": REGION}).status_code == 201
+        institution(self.api, code, kind, name=name, region=REGION)
         return ReferenceClient(self.api, self.api.token("institution", code), code, name,
                                REGION, clock)
 

@@ -20,13 +20,6 @@ from policy_support import publish
 from support import World, ok
 
 
-@pytest.fixture
-def world(db_url):
-    w = World(db_url)
-    yield w
-    w.close()
-
-
 def switch_on(world: World, *regions: str) -> None:
     """Turn the 2026 auto-end rule on for `regions` (off in the shipped policies) with a
     version effective today, as the operator publishes it."""

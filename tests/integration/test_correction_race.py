@@ -6,6 +6,7 @@ message that never settled (the ledger balances, the helper has what she started
 from __future__ import annotations
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -16,6 +17,15 @@ from gongji.store.schema import settlements, spent_msgids, visits
 from support import World
 
 RUNS = 240
+# Most runs release both at the same instant; every third run lets one side start 3 ms late,
+# in turn, so that both endings are seen even on a loaded machine (a run of only one ending
+# would prove nothing about the other), while the same-instant runs still race for real.
+LAGS = ((0.0, 0.0), (0.003, 0.0), (0.0, 0.0), (0.0, 0.003), (0.0, 0.0), (0.0, 0.0))
+
+
+def _lags(run: int) -> tuple[float, float]:
+    """(original's lag, correction's lag) for this run."""
+    return LAGS[run % len(LAGS)]
 
 
 @pytest.fixture
@@ -25,16 +35,19 @@ def world(pg_url):
     w.close()
 
 
-def _race(world: World, code: str, patient: dict, msgid: str) -> tuple[dict, dict]:
-    """The original 2207 and its 2601, released at the same instant."""
+def _race(world: World, code: str, patient: dict, msgid: str,
+          lags: tuple[float, float]) -> tuple[dict, dict]:
+    """The original 2207 and its 2601, released together (each after its lag)."""
     start = threading.Barrier(2)
 
     def original() -> dict:
         start.wait()
+        time.sleep(lags[0])
         return world.settle(code, patient, "1.00", msgid=msgid)
 
     def correction() -> dict:
         start.wait()
+        time.sleep(lags[1])
         return world.call(code, "2601", {"psn_no": patient["psn_no"], "omsgid": msgid,
                                          "oinfno": "2207"}, msgid=f"C-{msgid}")
 
@@ -63,7 +76,7 @@ def test_a_correction_racing_its_original_never_leaves_it_settled(world):
     world.bind(helper, patient, "spouse")
     outcomes = {"settled, then reversed": 0, "never settled": 0}
     for run in range(RUNS):
-        outcomes[_outcome(*_race(world, code, patient, f"H0601-{run:05d}"))] += 1
+        outcomes[_outcome(*_race(world, code, patient, f"H0601-{run:05d}", _lags(run)))] += 1
         assert world.balance_fen(helper) == 10000, run
     with world.ctx.read() as uow:
         live = uow.conn.execute(select(func.count()).select_from(settlements)
@@ -90,12 +103,18 @@ def test_a_correction_racing_a_registration_never_leaves_the_visit_open(world):
         msgid = f"H0602-{run:05d}"
         start = threading.Barrier(2)
 
-        def original(msgid: str = msgid, start: threading.Barrier = start) -> dict:
+        lag_original, lag_correction = _lags(run)
+
+        def original(msgid: str = msgid, start: threading.Barrier = start,
+                     lag: float = lag_original) -> dict:
             start.wait()
+            time.sleep(lag)
             return world.call(code, "2201", data, msgid=msgid)
 
-        def correction(msgid: str = msgid, start: threading.Barrier = start) -> dict:
+        def correction(msgid: str = msgid, start: threading.Barrier = start,
+                       lag: float = lag_correction) -> dict:
             start.wait()
+            time.sleep(lag)
             return world.call(code, "2601", {"psn_no": patient["psn_no"], "omsgid": msgid,
                                              "oinfno": "2201"}, msgid=f"C-{msgid}")
 

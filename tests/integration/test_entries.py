@@ -22,13 +22,6 @@ from support import World, ok
 START = datetime(2025, 1, 1, 0, 0, tzinfo=UTC)
 
 
-@pytest.fixture
-def world(db_url):
-    w = World(db_url)
-    yield w
-    w.close()
-
-
 def seed_credits(world: World, person: dict, count: int, *, step_s: int = 3600,
                  per_moment: int = 3) -> None:
     """`count` balanced credit transactions written in bulk (the journal's triggers still

@@ -14,13 +14,6 @@ from gongji.store.schema import journal_txns, persons, postings
 from support import World
 
 
-@pytest.fixture
-def world(db_url):
-    w = World(db_url)
-    yield w
-    w.close()
-
-
 def _account(world: World, person: dict) -> int:
     with world.ctx.read() as uow:
         return repo.person_by_id(uow.conn, uow.conn.execute(

@@ -8,7 +8,6 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from threading import Barrier
 
-import pytest
 from sqlalchemy import select
 
 from gongji.domain.policy import render_rules
@@ -16,17 +15,10 @@ from gongji.domain.policy_files import shipped_policy
 from gongji.services.settlement import accumulators
 from gongji.store.schema import policy_versions, settlements
 from policy_support import publish
-from support import World, ok
+from support import ok
 
 ALI = "542500"
 SETTLEMENTS, PUBLICATIONS = 40, 20
-
-
-@pytest.fixture
-def world(pg_url):
-    w = World(pg_url, pool_size=32)
-    yield w
-    w.close()
 
 
 def fund_rules(percent: int) -> dict:
@@ -35,9 +27,9 @@ def fund_rules(percent: int) -> dict:
     return {"fund_rules": rules}
 
 
-def test_a_settlement_racing_publications_records_the_version_it_applied(world, monkeypatch):
-    code = world.institution()
-    patients = [world.person(f"病人{i}") for i in range(SETTLEMENTS)]
+def test_a_settlement_racing_publications_records_the_version_it_applied(pg_world, monkeypatch):
+    code = pg_world.institution()
+    patients = [pg_world.person(f"病人{i}") for i in range(SETTLEMENTS)]
     # Widen the window between reading the fund rule and writing the settlement row, so a
     # publication often commits in between: the recorded version must still be the one read.
     read = accumulators.read
@@ -48,13 +40,13 @@ def test_a_settlement_racing_publications_records_the_version_it_applied(world, 
     def settle_all() -> list[dict]:
         start.wait()
         with ThreadPoolExecutor(8) as pool:
-            return list(pool.map(lambda p: ok(world.settle(code, p, "1000.00", "1000.00"))
+            return list(pool.map(lambda p: ok(pg_world.settle(code, p, "1000.00", "1000.00"))
                                  ["setlinfo"], patients))
 
     def publish_all() -> None:
         start.wait()
         for i in range(PUBLICATIONS):
-            publish(world.ctx, ALI, fund_rules(61 + i))  # each version a different ratio
+            publish(pg_world.ctx, ALI, fund_rules(61 + i))  # each version a different ratio
             time.sleep(0.01)
 
     with ThreadPoolExecutor(2) as pool:
@@ -62,7 +54,7 @@ def test_a_settlement_racing_publications_records_the_version_it_applied(world, 
         pool.submit(publish_all).result()
         results = settled.result()
 
-    with world.ctx.read() as uow:
+    with pg_world.ctx.read() as uow:
         recorded = dict(uow.conn.execute(select(settlements.c.setl_id,
                                                 settlements.c.policy_version)).all())
         ratio_of = {row.id: json.loads(row.rules).get("fund_rules", {}).get("hospital", {})

@@ -26,13 +26,6 @@ from support import World, ok
 ALI = "542500"
 
 
-@pytest.fixture
-def world(db_url):
-    w = World(db_url)
-    yield w
-    w.close()
-
-
 def ratio(percent: int) -> dict:
     """Ali's fund rules with the hospital ratio changed (a map rule is sent whole)."""
     rules = render_rules(shipped_policy(ALI))["fund_rules"]

@@ -3,20 +3,12 @@ a reversed batch holds none: clean after settle and reverse, flagged after tampe
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import select, update
 
 from gongji.services.operations.verify import verify
 from gongji.store.schema import fee_lines, settlements
 from support import World, ok
 from test_visit_races import HOSPITAL, send, settle_input, visit_with_lines
-
-
-@pytest.fixture
-def world(db_url):
-    w = World(db_url)
-    yield w
-    w.close()
 
 
 def flagged(world: World) -> list:

@@ -3,19 +3,11 @@ on the visit, so a late retry answers the same visit and never registers a secon
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import delete, func, select
 
 from gongji.store.schema import idempotency, visits
-from support import World, ok
+from support import ok
 from test_visit_races import HOSPITAL, send
-
-
-@pytest.fixture
-def world(db_url):
-    w = World(db_url)
-    yield w
-    w.close()
 
 
 def registration(patient: dict) -> dict:

@@ -12,13 +12,6 @@ from gongji.store.writebehind import defer
 from support import World
 
 
-@pytest.fixture
-def world(db_url):
-    w = World(db_url)
-    yield w
-    w.close()
-
-
 def _notice(person_id: int, world: World) -> dict:
     return {"person_id": person_id, "kind": "settlement", "text": "t", "amount_fen": -1,
             "at": world.clock()}

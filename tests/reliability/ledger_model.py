@@ -58,6 +58,23 @@ class Premium:
 
 
 @dataclass
+class Stay:
+    """An inpatient stay (住院) as CONTRACT v2 "Inpatient" tells it: admitted, discharged,
+    cancelled; settled while a settlement of it stands; its lines as (total, in scope)."""
+
+    patient: str
+    institution: str
+    status: str = "admitted"
+    lines: list[tuple[int, int]] = field(default_factory=list)  # not settled
+    live: str | None = None  # the standing settlement
+    held: list[tuple[int, int]] = field(default_factory=list)  # its lines
+
+
+STAY_CHANGES = {"2402": ("admitted", "discharged"), "2405": ("discharged", "admitted"),
+                "2404": ("admitted", "cancelled")}
+
+
+@dataclass
 class LedgerModel:
     region: dict[str, str] = field(default_factory=dict)  # psn_no -> admdvs
     insutype: dict[str, str] = field(default_factory=dict)
@@ -71,6 +88,7 @@ class LedgerModel:
     premiums: dict[int, Premium] = field(default_factory=dict)
     quota: dict[int, list[int]] = field(default_factory=dict)  # binding -> [quota, remaining]
     quota_regions: set[str] = field(default_factory=set)  # where a quota may be set
+    stays: dict[str, Stay] = field(default_factory=dict)  # mdtrt_id -> stay
 
     # people and money ---------------------------------------------------------------------------
     def add_person(self, psn_no: str, admdvs: str, insutype: str) -> None:
@@ -192,9 +210,13 @@ class LedgerModel:
                                             tuple(drawn))
 
     def reverse(self, setl_id: str) -> int:
-        """Every account gets back exactly what it paid; returns the patient's balance."""
+        """Every account gets back exactly what it paid; returns the patient's balance. A
+        stay's settlement frees its lines: the stay is discharged, unsettled, again."""
         settled = self.settlements[setl_id]
         settled.reversed = True
+        for stay in self.stays.values():
+            if stay.live == setl_id:
+                stay.live, stay.lines, stay.held = None, stay.held + stay.lines, []
         b = settled.breakdown
         if b.own_fen:
             self.balance[settled.patient] += b.own_fen
@@ -245,3 +267,31 @@ class LedgerModel:
         self.balance[premium.helper] += premium.amount_fen
         self._give_back(premium.binding_id, premium.amount_fen)
         return self.balance[premium.helper]
+
+    # inpatient stays ----------------------------------------------------------------------------
+    def stay_refusal(self, mdtrt_id: str, infno: str) -> str | None:
+        """Whether a stay call may run now: lines change before settlement; a stay settles
+        once discharged and then only its reversal may follow; cancelled ends it."""
+        stay = self.stays[mdtrt_id]
+        if stay.status == "cancelled" or (stay.live is not None and infno != "2305"):
+            return "STAY_STATE"
+        if infno == "2305":
+            return None if stay.live else "ALREADY_REVERSED"
+        if infno in ("2301", "2302"):
+            return None
+        if infno in ("2303", "2304"):
+            if stay.status != "discharged":
+                return "STAY_STATE"
+            return None if stay.lines else "NO_FEE_DETAIL"
+        return None if stay.status == STAY_CHANGES[infno][0] else "STAY_STATE"
+
+    def stay_bill(self, mdtrt_id: str) -> tuple[int, int]:
+        lines = self.stays[mdtrt_id].lines
+        return sum(total for total, _ in lines), sum(inscp for _, inscp in lines)
+
+    def stay_change(self, mdtrt_id: str, infno: str) -> None:
+        self.stays[mdtrt_id].status = STAY_CHANGES[infno][1]
+
+    def settle_stay(self, mdtrt_id: str, setl_id: str) -> None:
+        stay = self.stays[mdtrt_id]
+        stay.live, stay.held, stay.lines = setl_id, stay.lines, []

@@ -1,7 +1,9 @@
 """Model-based test: a hypothesis state machine does random credits, hall bindings,
 invitations (accepted, declined, withdrawn), deduction-order changes, unbindings, account
 freezes, settlements and pre-settlements (hospital, pharmacy, another province's
-hospital), retried settlements, reversals, premiums and premium reversals, and 共济额度
+hospital), inpatient stays (2401 admission, 2301 lines, 2402/2405/2404, 2303/2304 settled by
+fund_rules.inpatient, reversed by 2305), retried settlements, reversals, premiums and
+premium reversals, and 共济额度
 (quotas set and changed; Ali has them switched on by a published policy version, Baise
 not) against the services, and the same against the plain model of ledger_model.py. Every answer must be
 the model's (breakdown to the fen, or the refusal's code); after every step every balance,
@@ -15,6 +17,7 @@ thousands.
 from __future__ import annotations
 
 import itertools
+import json
 from datetime import date
 from decimal import Decimal
 
@@ -35,16 +38,18 @@ from hypothesis.stateful import (
 from sqlalchemy import select
 
 from figures import record
+from gongji.api import gateway
 from gongji.domain.errors import DomainError
 from gongji.services.binding import bindings as binding
 from gongji.services.binding import invitations, quota, unbinding
 from gongji.services.binding.actor import Actor
+from gongji.services.catalogue.loading import load_items
 from gongji.services.money import premium
 from gongji.services.operations.verify import verify
 from gongji.services.reads import statements
 from gongji.services.registry import reference
 from gongji.store.schema import accounts, bindings, fund_accumulators, persons
-from ledger_model import Breakdown, LedgerModel
+from ledger_model import Breakdown, LedgerModel, Stay
 from quota_support import enable_quotas
 from support import Clock, World
 
@@ -54,7 +59,10 @@ ALI_CLERK = Actor("clerk", "clerk-ali", "hall", ALI)
 INSTITUTIONS = {"HALI01": ("hospital", ALI, "2207", "2206", "2208"),
                 "PALI01": ("pharmacy", ALI, "2102", "2101", "2103"),
                 "HBSE01": ("hospital", BAISE, "2207", "2206", "2208")}
-TALLY = {"runs": 0, "steps": 0, "quotas_set": 0, "quota_draws": 0, "quota_refunds": 0}
+HOSPITALS = ("HALI01", "HBSE01")
+IN_SCOPE = "IPT01"  # a catalogue item wholly in policy scope; any other code is own-pay
+TALLY = {"runs": 0, "steps": 0, "quotas_set": 0, "quota_draws": 0, "quota_refunds": 0,
+         "stays": 0, "stay_settlements": 0}
 
 
 def fen(yuan: object) -> int:
@@ -82,6 +90,7 @@ class Accounts(RuleBasedStateMachine):
 
     settled = Bundle("settled")
     premiums = Bundle("premiums")
+    stays = Bundle("stays")
 
     def __init__(self) -> None:
         super().__init__()
@@ -108,6 +117,9 @@ class Accounts(RuleBasedStateMachine):
             self.world.institution(code, kind, region)
         enable_quotas(self.ctx, ALI)
         self.model.quota_regions.add(ALI)
+        load_items(self.ctx, [{"admdvs": "540000", "med_list_codg": IN_SCOPE,
+                               "med_list_name": "住院床位费", "chrgitm_lv": "01",
+                               "selfpay_prop": "0", "pric_uplmt_amt": None}])
 
     helpers = ("A1", "A2", "A3", "B1")
     beneficiaries = ("R1", "R2", "E1")
@@ -321,19 +333,20 @@ class Accounts(RuleBasedStateMachine):
     def retry_a_settlement(self, record) -> None:  # noqa: ANN001
         """The same msgid and body: the first answer again; another body: refused."""
         self.step()
-        again = self.world.call(record["code"], INSTITUTIONS[record["code"]][2],
-                                record["data"], record["msgid"])
+        infno = record.get("infno", INSTITUTIONS[record["code"]][2])
+        again = self.world.call(record["code"], infno, record["data"], record["msgid"])
         assert again["infcode"] == 0 and again["output"] == record["output"]
         flipped = "0" if record["data"]["acct_used_flag"] == "1" else "1"
-        other = self.world.call(record["code"], INSTITUTIONS[record["code"]][2],
+        other = self.world.call(record["code"], infno,
                                 record["data"] | {"acct_used_flag": flipped}, record["msgid"])
         assert other["err_code"] == "IDEMPOTENCY_CONFLICT"
 
     @rule(record=consumes(settled))
     def reverse(self, record) -> None:  # noqa: ANN001
         self.step()
-        reverse_infno = INSTITUTIONS[record["code"]][4]
-        data = {"setl_id": record["setl_id"], "psn_no": self.psn(record["patient"])}
+        reverse_infno = record.get("reverse_infno", INSTITUTIONS[record["code"]][4])
+        data = {"setl_id": record["setl_id"], "psn_no": self.psn(record["patient"]),
+                **record.get("reverse_with", {})}
         answer = self.world.call(record["code"], reverse_infno, data)
         assert answer["infcode"] == 0, answer
         TALLY["quota_refunds"] += sum(1 for b, _ in self.model.settlements[record["setl_id"]]
@@ -346,6 +359,125 @@ class Accounts(RuleBasedStateMachine):
         assert refunded == list(self.model.settlements[record["setl_id"]].breakdown.parts)
         twice = self.world.call(record["code"], reverse_infno, data)
         assert twice["err_code"] == "ALREADY_REVERSED"
+
+    # inpatient stays ------------------------------------------------------------------------------
+    def gateway(self, code: str, infno: str, input_: dict, msgid: str | None = None) -> dict:
+        """A message whose input is not only input.data (2401, 2301, 2402)."""
+        envelope = {"infno": infno, "msgid": msgid or f"G{next(self.msgids)}",
+                    "fixmedins_code": code, "opter": "t", "inf_time": "2025-06-01 10:00:00",
+                    "input": input_}
+        return gateway.process(self.ctx, code, json.dumps(envelope).encode())[1]
+
+    @rule(target=stays, patient=st.sampled_from(beneficiaries + ("A1",)),
+          code=st.sampled_from(HOSPITALS), total=st.integers(1, 300_000),
+          inscp_share=st.integers(0, 100),
+          then=st.sampled_from(["stay", "discharge", "discharge", "settle and reverse"]),
+          use_accounts=st.booleans())
+    def admit(self, patient: str, code: str, total: int, inscp_share: int, then: str,
+              use_accounts: bool):  # noqa: ANN201
+        """2401, and often lines and 2402 at once, so stays reach settlement; sometimes a
+        2304 and its 2305 at once too, so stay reversals are frequent."""
+        stay = self.admit_only(patient, code)
+        if then != "stay":
+            self.add_stay_lines(stay, total, inscp_share)
+            self.move_a_stay(stay, "2402")
+        if then == "settle and reverse":
+            record = self.settle_a_stay(stay, use_accounts, False)
+            if isinstance(record, dict):
+                self.reverse(record)
+        return stay
+
+    def admit_only(self, patient: str, code: str) -> dict:
+        self.step()
+        person = self.people[patient]
+        answer = self.gateway(code, "2401", {"mdtrtinfo": {
+            "psn_no": person["psn_no"], "begntime": "2025-06-01 08:00:00",
+            "mdtrt_cert_type": "02", "mdtrt_cert_no": person["certno"], "med_type": "21",
+            "ipt_no": f"ZY{next(self.msgids)}"}, "diseinfo": []})
+        assert answer["infcode"] == 0, answer
+        mdtrt_id = answer["output"]["result"]["mdtrt_id"]
+        self.model.stays[mdtrt_id] = Stay(person["psn_no"], code)
+        TALLY["stays"] += 1
+        return {"mdtrt_id": mdtrt_id, "code": code, "patient": patient}
+
+    @rule(stay=stays, total=st.integers(1, 300_000), inscp_share=st.integers(0, 100))
+    def add_stay_lines(self, stay: dict, total: int, inscp_share: int) -> None:
+        """2301: a line in scope and one own-pay line (either may be absent)."""
+        self.step()
+        inscp = total * inscp_share // 100
+        sn = next(self.msgids)
+        lines = [(f"I{sn}", IN_SCOPE, inscp), (f"O{sn}", "OWN01", total - inscp)]
+        answer = self.gateway(stay["code"], "2301", {"feedetail": [{
+            "feedetl_sn": feedetl_sn, "mdtrt_id": stay["mdtrt_id"],
+            "psn_no": self.psn(stay["patient"]), "chrg_bchno": "IPT", "med_list_codg": codg,
+            "cnt": "1", "pric": yuan(amount), "det_item_fee_sumamt": yuan(amount),
+            "fee_ocur_time": "2025-06-01 09:30:00"} for feedetl_sn, codg, amount in lines
+            if amount]})
+        expected = self.model.stay_refusal(stay["mdtrt_id"], "2301")
+        assert answer["err_code"] == (expected or ""), answer
+        if expected is None:
+            self.model.stays[stay["mdtrt_id"]].lines.append((total, inscp))
+
+    @rule(stay=stays, infno=st.sampled_from(["2402", "2402", "2405", "2404"]))
+    def move_a_stay(self, stay: dict, infno: str) -> None:
+        """出院 2402, 出院撤销 2405, 入院撤销 2404: as the stay's state allows."""
+        self.step()
+        p = self.psn(stay["patient"])
+        body = {"data": {"mdtrt_id": stay["mdtrt_id"], "psn_no": p}}
+        if infno == "2402":
+            body = {"dscginfo": {"mdtrt_id": stay["mdtrt_id"], "psn_no": p,
+                                 "endtime": "2025-06-03 10:00:00"}, "diseinfo": []}
+        answer = self.gateway(stay["code"], infno, body)
+        expected = self.model.stay_refusal(stay["mdtrt_id"], infno)
+        assert answer["err_code"] == (expected or ""), answer
+        if expected is None:
+            self.model.stay_change(stay["mdtrt_id"], infno)
+
+    @rule(target=settled, stay=stays, use_accounts=st.booleans(), pre=st.booleans())
+    def settle_a_stay(self, stay: dict, use_accounts: bool, pre: bool):  # noqa: ANN201
+        """2303/2304: every unsettled line of a discharged stay, by fund_rules.inpatient."""
+        self.step()
+        mdtrt_id, code = stay["mdtrt_id"], stay["code"]
+        medfee, inscp = self.model.stay_bill(mdtrt_id)
+        person = self.people[stay["patient"]]
+        data = {"psn_no": person["psn_no"], "mdtrt_cert_type": "02",
+                "mdtrt_cert_no": person["certno"], "medfee_sumamt": yuan(medfee),
+                "psn_setlway": "01", "mdtrt_id": mdtrt_id,
+                "acct_used_flag": "1" if use_accounts else "0", "mid_setl_flag": "0"}
+        infno = "2303" if pre else "2304"
+        msgid = f"S{next(self.msgids)}"
+        answer = self.world.call(code, infno, data, msgid)
+        refused = self.model.stay_refusal(mdtrt_id, infno)
+        if refused:
+            assert answer["err_code"] == refused, answer
+            return multiple()
+        expected = self.model.breakdown(person["psn_no"], "inpatient", INSTITUTIONS[code][1],
+                                        medfee, inscp, use_accounts, self.world.clock.now.year)
+        self.check_breakdown(answer, expected)
+        if pre:
+            return multiple()
+        setl_id = answer["output"]["setlinfo"]["setl_id"]
+        self.model.settle(setl_id, person["psn_no"], code, "inpatient",
+                          self.world.clock.now.year, expected)
+        self.model.settle_stay(mdtrt_id, setl_id)
+        TALLY["stay_settlements"] += 1
+        return {"setl_id": setl_id, "code": code, "patient": stay["patient"], "msgid": msgid,
+                "data": data, "output": answer["output"], "infno": "2304",
+                "reverse_infno": "2305", "reverse_with": {"mdtrt_id": mdtrt_id}}
+
+    def settleable(self) -> list[str]:
+        return sorted(m for m, stay in self.model.stays.items()
+                      if stay.status == "discharged" and stay.live is None and stay.lines)
+
+    @precondition(lambda self: self.settleable())
+    @rule(target=settled, data=st.data(), use_accounts=st.booleans())
+    def settle_a_discharged_stay(self, data: st.DataObject, use_accounts: bool):  # noqa: ANN201
+        """A stay ready for 2304 is settled often, so its reversal and retries follow."""
+        mdtrt_id = data.draw(st.sampled_from(self.settleable()))
+        stay = self.model.stays[mdtrt_id]
+        key = next(k for k in self.people if self.psn(k) == stay.patient)
+        return self.settle_a_stay({"mdtrt_id": mdtrt_id, "code": stay.institution,
+                                   "patient": key}, use_accounts, False)
 
     # premium ------------------------------------------------------------------------------------
     @rule(target=premiums, helper=st.sampled_from(helpers),
@@ -438,7 +570,9 @@ def run_machine(make_url, backend: str, examples: int, steps: int) -> None:  # n
            f"{TALLY['steps'] - before['steps']} steps, every one as the model said; 共济额度: "
            f"{TALLY['quotas_set'] - before['quotas_set']} set, "
            f"{TALLY['quota_draws'] - before['quota_draws']} draws on one, "
-           f"{TALLY['quota_refunds'] - before['quota_refunds']} refunds to one")
+           f"{TALLY['quota_refunds'] - before['quota_refunds']} refunds to one; 住院: "
+           f"{TALLY['stays'] - before['stays']} stays, "
+           f"{TALLY['stay_settlements'] - before['stay_settlements']} settled")
 
 
 def test_accounts_follow_the_model_step_by_step(make_db_url, request):

@@ -185,6 +185,8 @@ def _fund(**scene_changes):
 @pytest.mark.parametrize(("rules", "message"), [
     (_fund(hospital={"ratio_percent": 101}), "fund_rules：hospital：须在 0–100"),
     (_fund(inpatient={"ratio_percent": "60.001"}), "fund_rules：inpatient"),
+    *[(_fund(hospital={"ratio_percent": text}), "fund_rules：hospital：须为百分数")
+      for text in ("１２", " 12", "12 ", "1e1", "-0", "+5", "", "12.", ".5", "NaN")],
     (_fund(pharmacy={"annual_cap_yuan": -1}), "fund_rules：pharmacy：金额不合法"),
     ({"fund_rules": {k: v for k, v in _fund()["fund_rules"].items() if k != "inpatient"}},
      "须恰好包含 hospital, pharmacy, inpatient"),

@@ -13,7 +13,14 @@ from hypothesis import strategies as st
 
 from gongji.domain.errors import DomainError
 from gongji.domain.fee_detail import exact_decimal, parse_drug_bill, parse_feedetail
-from gongji.domain.visit import bill_of_lines, has_visit, parse_batch_bill, parse_visit_info
+from gongji.domain.visit import (
+    TIME_YEARS,
+    beijing_time,
+    bill_of_lines,
+    has_visit,
+    parse_batch_bill,
+    parse_visit_info,
+)
 
 fen = st.integers(min_value=0, max_value=10_000_000)
 parts_st = st.tuples(fen, fen, fen, fen).filter(lambda p: sum(p) > 0)
@@ -116,3 +123,13 @@ def test_a_drug_bill_needs_druginfo_and_lines():
     assert drug.lines[0].mdtrt_id is None and drug.lines[0].chrg_bchno is None
     assert code_of(lambda: parse_drug_bill({"drugdetail": [line]})) == "INVALID_INPUT"
     assert code_of(lambda: parse_drug_bill({"druginfo": info})) == "INVALID_INPUT"
+
+
+@given(year=st.integers(0, 9999), hour=st.integers(0, 23))
+def test_a_time_is_held_in_utc_or_refused_with_a_code(year, hour):
+    """"0001-01-01 00:00:00" (a HIS's empty date) once became a 500: in UTC it is year 0."""
+    sent = {"begntime": f"{year:04d}-01-01 {hour:02d}:00:00"}
+    if year not in TIME_YEARS:
+        assert code_of(lambda: beijing_time(sent, "begntime")) == "INVALID_INPUT"
+    else:
+        assert beijing_time(sent, "begntime").astimezone(UTC).year in (year - 1, year)

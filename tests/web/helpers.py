@@ -21,6 +21,29 @@ def sign_in(page: Page, base: str, path: str, label: str) -> None:
     expect(page.locator("#app")).to_be_visible()
 
 
+def settlements_of(page: Page, base: str, name: str) -> list[dict]:
+    """The patient's own settlements, as the portal's API lists them."""
+    people = page.request.get(f"{base}/web/demo/identities").json()["persons"]
+    token = next(p["token"] for p in people if p["psn_name"] == name)
+    answer = page.request.get(f"{base}/api/v1/settlements",
+                              headers={"Authorization": f"Bearer {token}"})
+    assert answer.ok, answer.text()
+    return answer.json()["settlements"]
+
+
+def text_of(page: Page, selector: str = "#result") -> str:
+    """What the box says, as read: one space between its parts."""
+    return re.sub(r"\s+", " ", page.locator(selector).inner_text())
+
+
+def printed_pages_mm(page: Page) -> list[tuple[int, float]]:
+    """The page printed as the browser would (CSS page sizes honoured): each sheet's width
+    (whole mm) and length (mm), read from the PDF's MediaBox entries."""
+    pdf = page.pdf(prefer_css_page_size=True)
+    return [(round(float(w) * 25.4 / 72), float(h) * 25.4 / 72) for w, h in
+            re.findall(rb"/MediaBox\s*\[\s*0\s+0\s+([\d.]+)\s+([\d.]+)\s*\]", pdf)]
+
+
 def read_credential(page: Page, cert_type: str, number: str) -> None:
     page.get_by_label("凭证类型").select_option(cert_type)
     page.get_by_label("凭证号码").fill(number)

@@ -21,7 +21,7 @@ def check(page: Page, where: str) -> None:
         assert not found, f"{where} at {width} px: {found}"
 
 
-@pytest.mark.parametrize("path", ["", "portal", "hall", "counter", "reports"])
+@pytest.mark.parametrize("path", ["", "portal", "hall", "counter", "inpatient", "reports"])
 def test_index_and_sign_in_pages(page: Page, live_server, path):
     page.goto(f"{live_server}/{path}")
     expect(page.locator("main")).to_be_visible()

@@ -12,37 +12,14 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, Route, expect
 
-from a11y import blocking_violations
-from helpers import add_line, demo, open_counter, read_credential, sign_in
+from a11y import no_blocking_violations
+from helpers import add_line, demo, open_counter, read_credential, settlements_of, sign_in, text_of
 
 pytestmark = pytest.mark.web
 # The server's clock: 23:30 Beijing time, so the slip's time is known whatever the zone.
 BEIJING_2330 = "2026-11-30T23:30:00+08:00"
 SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"  # as conftest's
 SLIP_TIME = re.compile(r"时间\s*2026-11-30 23:3\d:\d\d 北京时间")
-
-
-def no_blocking_violations(page: Page, where: str) -> None:
-    for width in (375, 1280):
-        page.set_viewport_size({"width": width, "height": 900})
-        found = blocking_violations(page)
-        assert not found, f"{where} at {width} px: {found}"
-    page.set_viewport_size({"width": 375, "height": 900})
-
-
-def settlements_of(page: Page, base: str, name: str) -> list[dict]:
-    """The patient's own settlements, as the portal's API lists them."""
-    people = page.request.get(f"{base}/web/demo/identities").json()["persons"]
-    token = next(p["token"] for p in people if p["psn_name"] == name)
-    answer = page.request.get(f"{base}/api/v1/settlements",
-                              headers={"Authorization": f"Bearer {token}"})
-    assert answer.ok, answer.text()
-    return answer.json()["settlements"]
-
-
-def text_of(page: Page, selector: str = "#result") -> str:
-    """What the box says, as read: one space between its parts."""
-    return re.sub(r"\s+", " ", page.locator(selector).inner_text())
 
 
 @pytest.mark.parametrize("server_now", [BEIJING_2330], ids=["beijing-2330"])

@@ -1,7 +1,7 @@
-"""The hall's window (issue 17): the record shows 险种, 参保状态 and 参保地; a failed lookup
-never leaves an older person's data beside its error; the binding just made is shown, with a
-receipt (回执) that prints alone; at 375 px nothing is wider than the screen and no button is
-cut off (conftest `shoot`)."""
+"""The hall's window (issue 17): the record shows 险种, 参保状态 and 参保地 (by its name, with
+its code); a failed lookup never leaves an older person's data beside its error; the binding
+just made is shown, with a receipt (回执) that prints alone; at 375 px nothing is wider than
+the screen and no button is cut off (conftest `shoot`)."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ def test_the_record_is_complete_and_a_failed_lookup_hides_the_last_one(page: Pag
     expect(page.locator("#p-name")).to_have_text("卓玛")
     expect(page.locator("#p-insutype")).to_have_text("职工基本医疗保险")
     expect(page.locator("#p-insu-stas")).to_have_text("正常参保")
-    expect(page.locator("#p-admdvs")).to_have_text("542500")
+    expect(page.locator("#p-admdvs")).to_have_text("西藏阿里地区（542500）")
     # what each counterpart is to 卓玛, from her side
     expect(page.locator("#p-bindings tbody")).to_contain_text("儿子")
     expect(page.locator("#p-bindings tbody")).to_contain_text("母亲")

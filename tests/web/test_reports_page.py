@@ -28,7 +28,7 @@ def test_a_month_with_figures_and_an_empty_one(page: Page, live_server, shoot):
     expect(page.locator("#top-chart")).to_contain_text("12.50 元（1 次）")
     expect(page.locator("#scenes-chart")).to_have_attribute(
         "aria-label", "门诊（定点医院） 0.00 元（0 次），购药（定点零售药店） 12.50 元（1 次），"
-        "代缴居民医保费 0.00 元（0 次）")
+        "住院（定点医院） 0.00 元（0 次），代缴居民医保费 0.00 元（0 次）")
     shoot("reports-month")
 
     page.get_by_label("月份").fill("2020-01")

@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from sqlalchemy import Connection
 
-from gongji.domain import fee_detail, visit
+from gongji.domain import fee_detail, stay, visit
 from gongji.domain.bill import Bill, parse_bill
 from gongji.domain.errors import refuse
 from gongji.services.settlement import (
@@ -26,6 +26,7 @@ from gongji.services.settlement import (
     inquiry,
     reconciliation,
     signin,
+    stays,
     visits,
 )
 from gongji.services.settlement import settle as settlement
@@ -208,6 +209,17 @@ def _settlement_info(conn: Connection, call: Call, ref: visit.SettlementRef) -> 
     return inquiry.settlement_info(conn, call.fixmedins_code, ref)
 
 
+# --- inpatient stays (H6): 2401–2405, 2301–2305 ----------------------------------------------
+
+
+def _stay_call(handler: Callable[..., dict], *, with_msgid: bool = False) -> Callable:
+    """A stay service called with the caller's code, infno (and msgid), input and time."""
+    def run(conn: Connection, call: Call, request: Any) -> dict:
+        head = (call.fixmedins_code, call.infno) + ((call.msgid,) if with_msgid else ())
+        return handler(conn, *head, request, call.now, inst_type=call.institution)
+    return run
+
+
 _ROWS = (
     Code("9001", "session", "any", signin.parse_sign_in, _sign_in, None, "签到",
          takes="input"),
@@ -233,6 +245,24 @@ _ROWS = (
     Code("2207", "money", "hospital", _bill_or_batch, _settle_any, "2207", "门诊结算"),
     Code("2208", "reversal", "hospital", visit.parse_settlement_ref, _reverse_of_visit, "2208",
          "门诊结算撤销"),
+    Code("2401", "record", "hospital", stay.parse_admission,
+         _stay_call(stays.admit, with_msgid=True), None, "入院办理", takes="input"),
+    Code("2404", "record", "hospital", stay.parse_stay_ref, _stay_call(stays.cancel_admission),
+         None, "入院办理撤销"),
+    Code("2402", "record", "hospital", stay.parse_discharge, _stay_call(stays.discharge), None,
+         "出院办理", takes="input"),
+    Code("2405", "record", "hospital", stay.parse_stay_ref, _stay_call(stays.cancel_discharge),
+         None, "出院办理撤销"),
+    Code("2301", "record", "hospital", fee_detail.parse_stay_feedetail, _stay_call(stays.upload),
+         None, "住院费用明细信息上传", takes="input", max_body_bytes=MAX_DETAIL_BODY_BYTES),
+    Code("2302", "record", "hospital", stay.parse_line_ref, _stay_call(stays.delete_lines),
+         None, "住院费用明细信息撤销"),
+    Code("2303", "read", "hospital", stay.parse_stay_bill,
+         _stay_call(stays.presettle, with_msgid=True), "2303", "住院预结算"),
+    Code("2304", "money", "hospital", stay.parse_stay_bill,
+         _stay_call(stays.settle_stay, with_msgid=True), "2304", "住院结算（不支持中途结算）"),
+    Code("2305", "reversal", "hospital", stay.parse_stay_settlement_ref,
+         _stay_call(stays.reverse), "2305", "住院结算撤销"),
     Code("5203", "read", "any", visit.parse_settlement_ref, _settlement_info, None,
          "结算信息查询"),
     Code("3201", "read", "any", reconciliation.parse_totals_query, _totals, None,

@@ -1,6 +1,6 @@
 """Security headers on every answer: nosniff, no framing, and a Content-Security-Policy.
 
-- The pages (/, /portal, /hall, /counter) load only their own /static scripts and styles
+- The pages (/, /portal, /hall, /counter, /inpatient) load only their own /static scripts and styles
   (no inline script or style, no third party), draw QR codes from /web/qr.svg and call the
   API on the same origin: "self" only.
 - /docs and /redoc (Swagger UI and ReDoc) load their bundles from this server

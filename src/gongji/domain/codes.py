@@ -68,6 +68,13 @@ class AcctUsedFlag(StrEnum):
     NOT_USED = "0"
 
 
+class MidSetlFlag(StrEnum):
+    """mid_setl_flag 中途结算标志 (2303/2304, H6): a stay settles at discharge only."""
+
+    AT_DISCHARGE = "0"  # 出院结算
+    MID_STAY = "1"  # 中途结算: refused, MID_SETTLEMENT_UNSUPPORTED
+
+
 class StmtResult(StrEnum):
     """stmt_rslt 对账结果 (3201, 3202)."""
 

@@ -87,6 +87,12 @@ CATALOGUE: dict[str, tuple[int, str]] = {
     "BATCH_SETTLED": (409, "该收费批次已结算，费用明细不能变更或再次结算"),
     "NO_FEE_DETAIL": (422, "该收费批次没有待结算的费用明细"),
     "FEEDETL_SN_DUPLICATE": (409, "费用明细流水号重复：{detail}"),
+    # inpatient stays (住院, H6: 2401–2405, 2301–2305)
+    "STAY_NOT_FOUND": (404, "住院记录不存在"),
+    "STAY_STATE": (409, "住院状态不允许此操作：{detail}"),
+    "NOT_A_STAY": (409, "该就诊不是住院，请使用门诊交易"),
+    "NOT_OUTPATIENT": (409, "该就诊是住院，请使用住院交易（2301–2305）"),
+    "MID_SETTLEMENT_UNSUPPORTED": (422, "不支持中途结算（mid_setl_flag 为 1）：请出院后结算"),
     # catalogue (医保目录), H1
     "INVALID_CATALOGUE_ITEM": (422, "医保目录条目不合法：{detail}"),
     "CATALOGUE_ITEM_NOT_FOUND": (404, "医保目录中没有该项目"),

@@ -78,7 +78,7 @@ def exact_decimal(value: object, name: str, places: int, *, positive: bool) -> D
     return dec
 
 
-def _line(raw: object, index: int, *, of_visit: bool) -> SentLine:
+def _line(raw: object, index: int, *, of_visit: bool, batch_required: bool) -> SentLine:
     if not isinstance(raw, dict):
         raise refuse("INVALID_INPUT", f"第 {index} 条费用明细须为对象")
     sn = text(raw, "feedetl_sn", 30)
@@ -90,17 +90,20 @@ def _line(raw: object, index: int, *, of_visit: bool) -> SentLine:
         line=fee,
         mdtrt_id=text(raw, "mdtrt_id", 30) if of_visit else None,
         psn_no=text(raw, "psn_no", 30, required=of_visit),
-        chrg_bchno=text(raw, "chrg_bchno", 30) if of_visit else None,
+        chrg_bchno=(text(raw, "chrg_bchno", 30, required=batch_required) or STAY_BATCH)
+        if of_visit else None,
         medins_list_codg=text(raw, "medins_list_codg", 50, required=False),
         fee_ocur_time=beijing_time(raw, "fee_ocur_time"))
 
 
-def parse_lines(given: object, member: str, *, of_visit: bool) -> tuple[SentLine, ...]:
+def parse_lines(given: object, member: str, *, of_visit: bool,
+                batch_required: bool = True) -> tuple[SentLine, ...]:
     """1–MAX_LINES lines; a feedetl_sn twice for one visit (or one pharmacy bill) refuses
     the call, as one already stored would."""
     if not isinstance(given, list) or not 1 <= len(given) <= MAX_LINES:
         raise refuse("INVALID_INPUT", f"{member} 须为 1–{MAX_LINES} 条费用明细")
-    lines = tuple(_line(raw, i, of_visit=of_visit) for i, raw in enumerate(given, start=1))
+    lines = tuple(_line(raw, i, of_visit=of_visit, batch_required=batch_required)
+                  for i, raw in enumerate(given, start=1))
     seen: set[tuple[str | None, str]] = set()
     for sent in lines:
         key = (sent.mdtrt_id, sent.line.feedetl_sn)
@@ -113,6 +116,18 @@ def parse_lines(given: object, member: str, *, of_visit: bool) -> tuple[SentLine
 def parse_feedetail(given: dict) -> tuple[SentLine, ...]:
     """2204 费用明细上传: input.feedetail."""
     return parse_lines(given.get("feedetail"), "feedetail", of_visit=True)
+
+
+# The batch a stay's line is kept under when its 2301 names none: a stay settles every
+# unsettled line at once (2304), so the batch only records what the HIS sent.
+STAY_BATCH = "ZY"
+
+
+def parse_stay_feedetail(given: dict) -> tuple[SentLine, ...]:
+    """2301 住院费用明细上传: as 2204, but `chrg_bchno` is optional (the national 2301 line
+    does not always carry it); a line without one is kept under STAY_BATCH."""
+    return parse_lines(given.get("feedetail"), "feedetail", of_visit=True,
+                       batch_required=False)
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ database) is not this module's concern: see domain/policy_files.py and services/
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -41,6 +42,8 @@ INSUTYPES = values(InsuType)  # 职工 / 城乡居民
 KINSHIP_VERIFICATIONS = values(KinshipVerification)  # 亲属关系核验 / 承诺制
 INPATIENT = "inpatient"  # 住院: a fund-rule scene beside the two institution types
 FUND_SCENES = (*values(InstitutionType), INPATIENT)
+# A settlement's scene (settlements.fund_scene) as a reader is told it: entries, exports.
+SCENE_ZH = {"hospital": "门诊", "pharmacy": "购药", INPATIENT: "住院"}
 FUND_RULE_KEYS = ("deductible_yuan", "ratio_percent", "annual_cap_yuan")
 
 
@@ -129,6 +132,9 @@ def _yuan(value: object) -> int:
 def _percent_bp(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int | float | Decimal | str):
         raise _Bad("须为百分数")
+    if isinstance(value, str) and not _PERCENT_TEXT.fullmatch(value):
+        # Decimal() alone would take "１２" (full-width), " 12 ", "1e1" and "-0"
+        raise _Bad("须为百分数，如 60 或 62.5")
     try:  # repr() gives back the digits written, so 62.5 is exactly 6250 bp
         bp = Decimal(repr(value) if isinstance(value, float) else value) * 100
     except InvalidOperation:
@@ -136,6 +142,9 @@ def _percent_bp(value: object) -> int:
     if not bp.is_finite() or bp != bp.to_integral_value() or not 0 <= bp <= BP_WHOLE:
         raise _Bad("须在 0–100 之间，最多两位小数")
     return int(bp)
+
+
+_PERCENT_TEXT = re.compile(r"[0-9]+(\.[0-9]+)?", re.ASCII)
 
 
 def _percent(bp: int) -> int | float:

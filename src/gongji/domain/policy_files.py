@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import tomllib
+from collections.abc import Collection
 from dataclasses import dataclass
 from importlib import resources
 from importlib.resources.abc import Traversable
@@ -183,17 +184,17 @@ def shipped_policy(admdvs: str) -> RegionPolicy:
 
 def check_region(admdvs: object) -> str:
     """A known pooling region, or INVALID_REGION."""
-    if not isinstance(admdvs, str) or not ADMDVS.fullmatch(admdvs):
-        raise refuse("INVALID_REGION", "须为6位数字")
-    if admdvs not in _region_set():
-        raise refuse("INVALID_REGION", admdvs)
-    return admdvs
+    return _known(admdvs, _region_set())
 
 
 def check_scope(admdvs: object) -> str:
     """A known region or province, or INVALID_REGION."""
+    return _known(admdvs, shipped_layers())
+
+
+def _known(admdvs: object, known: Collection[str]) -> str:
     if not isinstance(admdvs, str) or not ADMDVS.fullmatch(admdvs):
         raise refuse("INVALID_REGION", "须为6位数字")
-    if admdvs not in shipped_layers():
+    if admdvs not in known:
         raise refuse("INVALID_REGION", admdvs)
     return admdvs

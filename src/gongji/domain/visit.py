@@ -26,8 +26,11 @@ DEFAULT_MED_TYPE = "11"  # 普通门诊
 MED_TYPE = re.compile(r"^[0-9A-Za-z]{1,6}$")  # 医疗类别 (11 普通门诊, 13 急诊, 14 门诊慢特病…)
 MAX_DIAGNOSES = 50
 MAX_DISEINFO_CHARS = 20_000  # stored JSON text of one visit's diagnoses
-WHOLE_VISIT = "0000"
-TIME = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2}) ([0-9]{2}):([0-9]{2}):([0-9]{2})")  # 2205 chrg_bchno: every unsettled line of the visit
+WHOLE_VISIT = "0000"  # 2205 chrg_bchno: every unsettled line of the visit
+TIME = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2}) ([0-9]{2}):([0-9]{2}):([0-9]{2})")
+# The years a visit or a fee can happen in. HIS systems write "0001-01-01 00:00:00" for "no
+# date"; in UTC that is before year 1, which no datetime (nor column) holds.
+TIME_YEARS = range(1900, 2100)
 
 
 class VisitStatus(StrEnum):
@@ -58,11 +61,12 @@ def beijing_time(data: dict, name: str, *, required: bool = True) -> datetime | 
         return None
     found = TIME.fullmatch(value)  # a regular expression: strptime costs 30 µs a line
     try:
-        if found is None:
+        if found is None or int(found.group(1)) not in TIME_YEARS:
             raise ValueError(value)
         return datetime(*map(int, found.groups()), tzinfo=BEIJING)
     except ValueError:
-        raise refuse("INVALID_INPUT", f"{name} 须为 yyyy-MM-dd HH:mm:ss") from None
+        raise refuse("INVALID_INPUT", f"{name} 须为 {TIME_YEARS.start}–{TIME_YEARS.stop - 1} "
+                     "年间的 yyyy-MM-dd HH:mm:ss") from None
 
 
 def med_type(data: dict, *, default: str | None = DEFAULT_MED_TYPE) -> str | None:
@@ -144,20 +148,25 @@ class VisitInfo:
     diseinfo_json: str
 
 
+def diagnoses(given: dict) -> str:
+    """input.diseinfo (2203, and a stay's 2401/2402) as bounded, printable JSON text."""
+    items = given.get("diseinfo", [])
+    if not isinstance(items, list) or len(items) > MAX_DIAGNOSES or not all(
+            isinstance(item, dict) for item in items):
+        raise refuse("INVALID_INPUT", f"diseinfo 须为至多 {MAX_DIAGNOSES} 项的对象列表")
+    stored = json.dumps(items, ensure_ascii=False, default=str, sort_keys=True)
+    if len(stored) > MAX_DISEINFO_CHARS:
+        raise refuse("INVALID_INPUT", f"diseinfo 超过 {MAX_DISEINFO_CHARS} 个字符")
+    check_printable(stored, "diseinfo")
+    return stored
+
+
 def parse_visit_info(given: dict) -> VisitInfo:
     info = given.get("mdtrtinfo")
     if not isinstance(info, dict):
         raise refuse("INVALID_INPUT", "input.mdtrtinfo 须为对象")
-    diagnoses = given.get("diseinfo", [])
-    if not isinstance(diagnoses, list) or len(diagnoses) > MAX_DIAGNOSES or not all(
-            isinstance(item, dict) for item in diagnoses):
-        raise refuse("INVALID_INPUT", f"diseinfo 须为至多 {MAX_DIAGNOSES} 项的对象列表")
-    stored = json.dumps(diagnoses, ensure_ascii=False, default=str, sort_keys=True)
-    if len(stored) > MAX_DISEINFO_CHARS:
-        raise refuse("INVALID_INPUT", f"diseinfo 超过 {MAX_DISEINFO_CHARS} 个字符")
-    check_printable(stored, "diseinfo")
     return VisitInfo(text(info, "mdtrt_id", 30), text(info, "psn_no", 30), med_type(info),
-                     stored)
+                     diagnoses(given))
 
 
 @dataclass(frozen=True)
@@ -259,6 +268,8 @@ class Origin:
     mdtrt_id: str | None = None
     chrg_bchno: str | None = None
     med_type: str | None = None
+    # The pooled fund's scene when not the institution's type: "inpatient" for a stay (H6).
+    fund_scene: str | None = None
 
 
 V1 = Origin()

@@ -51,13 +51,7 @@ _STORE = update(idempotency).where(
 
 def claim(conn: Connection, scope: str, key: str, req_hash: str, at: datetime) -> Stored | None:
     """Claim the key for this request; return the earlier answer if it was claimed before."""
-    claimed = conn.execute(_CLAIM[conn.dialect.name], {
-        "scope": scope, "key": key, "request_hash": req_hash, "response": "",
-        "created_at": at}).first()
-    if claimed is not None:
-        return None
-    row = conn.execute(_EARLIER, {"w_scope": scope, "w_key": key}).one()
-    return Stored(row.request_hash, json.loads(row.response))
+    return _claim_or_earlier(conn, scope, key, req_hash, "", at)
 
 
 # The request hash of a key that 2601 冲正 claimed for a message that had not (yet) run: not
@@ -73,8 +67,14 @@ def spend(conn: Connection, scope: str, key: str, at: datetime) -> Stored | None
     by an earlier correction). On PostgreSQL this insert waits on the unique index for an
     original still running with the key, so the two serialise: the correction sees either
     the original's committed work or a key the original can no longer claim."""
+    return _claim_or_earlier(conn, scope, key, SPENT, "{}", at)
+
+
+def _claim_or_earlier(conn: Connection, scope: str, key: str, req_hash: str, response: str,
+                      at: datetime) -> Stored | None:
+    """Insert the key's record (None), or, if it is there already, read the earlier one."""
     claimed = conn.execute(_CLAIM[conn.dialect.name], {
-        "scope": scope, "key": key, "request_hash": SPENT, "response": "{}",
+        "scope": scope, "key": key, "request_hash": req_hash, "response": response,
         "created_at": at}).first()
     if claimed is not None:
         return None

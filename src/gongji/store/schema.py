@@ -595,3 +595,28 @@ settlements.append_column(Column("policy_version", BigInteger))
 # every path that changes insuplc_admdvs: what the auto-end rule needs when it takes effect.
 persons.append_column(Column("previous_admdvs", String(6)))
 persons.append_column(Column("moved_at", UtcDateTime))
+
+
+# --- inpatient stays (住院), H6 / migration 0013 -----------------------------------------
+# A stay is a visit of kind "inpatient" (its mdtrt_id, msgid, patient, begntime, ipt_no in
+# ipt_otp_no, adm_dept in dept_code/dept_name, admission diagnoses in diseinfo); its lines
+# are fee_lines of that visit, and the visit row is the lock of the stay, as of any visit.
+# What only a stay has is in `stays`, one row per inpatient visit: the stored state
+# (domain/stay.py: settled is derived from a live settlement of its mdtrt_id), and the
+# discharge. Outpatient calls refuse an inpatient visit and the other way round.
+visits.append_column(Column("kind", String(10), nullable=False, server_default="outpatient"))
+visits.append_constraint(CheckConstraint("kind IN ('outpatient', 'inpatient')", name="kind"))
+
+stays = Table(
+    "stays",
+    metadata,
+    Column("visit_id", BigInteger, ForeignKey("visits.id"), primary_key=True),
+    Column("status", String(12), nullable=False),
+    Column("endtime", UtcDateTime),  # 出院时间, while discharged
+    Column("dscg_way", String(6)),  # 离院方式
+    Column("dscginfo", Text),  # 2402 dscginfo as JSON, bounded by domain/stay.py
+    Column("dscg_diseinfo", Text),  # 2402 diagnoses as JSON
+    Column("updated_at", UtcDateTime, nullable=False),
+    CheckConstraint("status IN ('admitted', 'discharged', 'cancelled')", name="status"),
+    CheckConstraint("(status = 'discharged') = (endtime IS NOT NULL)", name="discharged_when"),
+)

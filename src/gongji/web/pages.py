@@ -27,7 +27,7 @@ router.include_router(reports.router)
 static = StaticFiles(directory=HERE / "static")
 
 PAGES = {"": "index.html", "portal": "portal.html", "hall": "hall.html", "counter": "counter.html",
-         "reports": "reports.html"}
+         "inpatient": "inpatient.html", "reports": "reports.html"}
 
 
 def _page(name: str):  # noqa: ANN202

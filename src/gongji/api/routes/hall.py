@@ -9,7 +9,7 @@ from gongji.api.deps import Ctx, actor_of
 from gongji.api.exactjson import ExactJSONRoute
 from gongji.api.routes.account import CursorQ, DateFrom, DateTo, LimitQ
 from gongji.services.binding import bindings as binding
-from gongji.services.binding.hall import person_at_hall
+from gongji.services.binding.hall import person_at_hall, with_region_name
 from gongji.services.reads import entries, queries
 from gongji.services.reads.paging import parse_period
 from gongji.services.registry import reference
@@ -26,7 +26,7 @@ def _looked_up(ctx: Ctx, certno: str, caller: Principal, view: str) -> str:
 @router.get("/{certno}")
 def person_record(certno: str, caller: Clerk, ctx: Ctx) -> dict:
     """The person's record, for the window where they stand with their ID card."""
-    return reference.get_person(ctx, _looked_up(ctx, certno, caller, "record"))
+    return with_region_name(reference.get_person(ctx, _looked_up(ctx, certno, caller, "record")))
 
 
 @router.get("/{certno}/account")

@@ -8,6 +8,7 @@ at whose account and when; the operator reads it in the person's audit trail."""
 
 from __future__ import annotations
 
+from gongji.domain.policy_files import region_name
 from gongji.services.binding.actor import Actor, AuditEvent, record
 from gongji.services.binding.bindings import person_for_clerk
 from gongji.services.context import Context
@@ -26,3 +27,9 @@ def person_at_hall(ctx: Context, certno: object, clerk: Actor, view: str) -> str
             "view": view, "clerk_admdvs": clerk.admdvs}))
         uow.commit()
     return person.psn_no
+
+
+def with_region_name(person: dict) -> dict:
+    """The record as the window reads it: the insurance region by its name (西藏阿里地区) beside
+    its code, the name the region's policy carries (policy.name, the same in every version)."""
+    return person | {"insuplc_name": region_name(person["insuplc_admdvs"])}

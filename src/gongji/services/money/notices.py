@@ -10,6 +10,7 @@ from gongji.domain.decision import Decision
 from gongji.domain.errors import refuse
 from gongji.domain.idcard import mask_name
 from gongji.domain.money import to_yuan, yuan_text
+from gongji.domain.policy import INPATIENT
 from gongji.services.clock import iso, local
 from gongji.services.context import Context
 from gongji.services.reads.paging import parse_limit
@@ -32,12 +33,14 @@ def _relative(relation: str, beneficiary: Row) -> str:
 
 
 def for_settlement(conn: Connection, patient: Row, inst: Row, decision: Decision,
-                   settlement_id: int, now: datetime) -> None:
+                   settlement_id: int, now: datetime, *, scene: str | None = None) -> None:
+    """`scene` "inpatient": the helper is told it was a hospital stay (住院)."""
     rows = []
+    stay = "住院" if scene == INPATIENT else ""
     for binding_id, amount_fen in decision.allocation.helpers:
         helper = decision.helpers[binding_id]
         text = (f"{_relative(helper.relation, patient)} 于 {_when(now)} 在 "
-                f"{inst.fixmedins_name} 使用共济资金 {yuan_text(amount_fen)} 元")
+                f"{inst.fixmedins_name} {stay}使用共济资金 {yuan_text(amount_fen)} 元")
         rows.append({"person_id": helper.helper_id, "kind": "settlement", "text": text,
                      "amount_fen": -amount_fen, "at": now, "settlement_id": settlement_id})
         if decision.quota_used_up(binding_id, amount_fen):

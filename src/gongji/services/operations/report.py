@@ -32,7 +32,7 @@ from gongji.store.schema import (
 )
 
 SCENES = (("hospital", "门诊（定点医院）"), ("pharmacy", "购药（定点零售药店）"),
-          ("premium", "代缴居民医保费"))
+          ("inpatient", "住院（定点医院）"), ("premium", "代缴居民医保费"))
 TOP = 10
 
 
@@ -106,7 +106,7 @@ def _mulaid_in(region: str, start: datetime, end: datetime):  # noqa: ANN202
 
 def _scenes(conn: Connection, region: str, start: datetime, end: datetime) -> list[Line]:
     joined, where = _mulaid_in(region, start, end)
-    kind = institutions.c.fixmedins_type
+    kind = settlements.c.fund_scene  # the institution's type, or inpatient for a stay
     used = {row.kind: (row.uses, row.amount_fen) for row in conn.execute(
         select(kind.label("kind"),
                func.count(func.distinct(settlement_mulaid.c.settlement_id)).label("uses"),

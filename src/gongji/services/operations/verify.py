@@ -283,6 +283,36 @@ CHECKS = (
           lambda r: (f"结算 {r.setl_id}",
                      f"总额 {_y(r.medfee_sumamt_fen)} 元，明细 {r.n or 0} 条合计 "
                      f"{_y(r.total_fen)} 元" + ("（已撤销仍占用明细）" if r.reversed_at else ""))),
+    # Inpatient stays (H6): a stay's stored state agrees with its visit and its settlements
+    # (domain/stay.py: a live settlement only of a discharged stay, at most one; cancelled
+    # exactly when its visit is), and the inpatient fund scene is a stay's and only a stay's.
+    Check("stay_consistent", "住院状态与就诊、结算一致：有效结算仅属于已出院的住院且至多一笔，"
+                             "入院撤销与就诊撤销一致；住院结算的基金场景为 inpatient，"
+                             "其他结算不是", """
+        SELECT v.mdtrt_id, v.kind, v.status AS visit_status, st.status AS stay_status,
+               COALESCE(s.live, 0) AS live,
+               CASE WHEN v.kind = 'inpatient' THEN COALESCE(s.in_other, 0)
+                    ELSE COALESCE(s.in_stay, 0) END AS wrong_scene
+        FROM visits v
+        LEFT JOIN stays st ON st.visit_id = v.id
+        LEFT JOIN (SELECT mdtrt_id,
+                          SUM(CASE WHEN reversed_at IS NULL THEN 1 ELSE 0 END) AS live,
+                          SUM(CASE WHEN fund_scene = 'inpatient' THEN 0 ELSE 1 END) AS in_other,
+                          SUM(CASE WHEN fund_scene = 'inpatient' THEN 1 ELSE 0 END) AS in_stay
+                   FROM settlements WHERE mdtrt_id IS NOT NULL GROUP BY mdtrt_id) s
+               ON s.mdtrt_id = v.mdtrt_id
+        WHERE (CASE WHEN v.kind = 'inpatient' THEN COALESCE(s.in_other, 0)
+                    ELSE COALESCE(s.in_stay, 0) END) > 0
+           OR (v.kind = 'outpatient' AND st.visit_id IS NOT NULL)
+           OR (v.kind = 'inpatient' AND (
+                  st.visit_id IS NULL
+                  OR (st.status = 'cancelled') <> (v.status = 'cancelled')
+                  OR (COALESCE(s.live, 0) > 0 AND st.status <> 'discharged')
+                  OR COALESCE(s.live, 0) > 1))
+        ORDER BY v.id""",
+          lambda r: (f"就诊 {r.mdtrt_id}（{r.kind}）",
+                     f"就诊状态 {r.visit_status}，住院状态 {r.stay_status or '无'}，"
+                     f"有效结算 {r.live} 笔，基金场景不符 {r.wrong_scene} 笔")),
 )
 
 

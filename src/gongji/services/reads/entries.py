@@ -115,7 +115,8 @@ def entries_statement(account_id: int, period: Period, after: Cursor | None,
         select(p.id, p.at, p.kind, p.amount_fen, p.balance_after_fen, p.binding_id,
                p.premium_id, p.counterpart_id, beneficiary.c.certno, beneficiary.c.psn_name,
                bindings.c.relation, institutions.c.fixmedins_code,
-               institutions.c.fixmedins_name, settlements.c.setl_id)
+               institutions.c.fixmedins_name, settlements.c.setl_id,
+               settlements.c.fund_scene)
         .select_from(
             page.join(postings, p.id == page.c.id)
             .outerjoin(beneficiary, beneficiary.c.id == p.counterpart_id)
@@ -142,5 +143,6 @@ def entry_view(row) -> dict:  # noqa: ANN001  (a Row of entries_statement)
         "fixmedins_code": row.fixmedins_code,
         "fixmedins_name": row.fixmedins_name,
         "setl_id": row.setl_id,
+        "fund_scene": row.fund_scene,  # hospital (门诊), pharmacy, inpatient (住院); None
         "premium_id": row.premium_id,
     }

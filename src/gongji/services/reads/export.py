@@ -12,6 +12,7 @@ from openpyxl.cell import WriteOnlyCell
 from gongji.domain.errors import refuse
 from gongji.domain.kinship import RELATION_ZH, Relation
 from gongji.domain.money import to_fen, yuan_text
+from gongji.domain.policy import SCENE_ZH
 from gongji.services.context import Context
 from gongji.services.reads import entries as entries_service
 
@@ -31,6 +32,7 @@ COLUMNS = (
     ("定点医药机构名称", "fixmedins_name"),
     ("结算编号", "setl_id"),
     ("代缴编号", "premium_id"),
+    ("就医类型", "fund_scene"),
 )
 HEADERS = tuple(header for header, _ in COLUMNS)
 _MONEY = ("amount", "balance_after")
@@ -48,6 +50,8 @@ def _label(field: str, value: object) -> object:
         return None
     if field == "kind":
         return entries_service.KIND_ZH.get(str(value), str(value))
+    if field == "fund_scene":
+        return SCENE_ZH.get(str(value), str(value))
     if field == "relation":
         return RELATION_ZH[Relation(value)]
     return value

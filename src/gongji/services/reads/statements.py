@@ -72,6 +72,7 @@ def settlement_view(row: Row, mulaid_detail: list[dict]) -> dict:
     return {
         "setl_id": row.setl_id, "setl_time": iso(row.setl_time),
         "fixmedins_code": row.fixmedins_code, "fixmedins_name": row.fixmedins_name,
+        "fund_scene": row.fund_scene,  # hospital (门诊), pharmacy (购药), inpatient (住院)
         **settlement_amounts(row),
         "mulaid_detail": mulaid_detail,
     }

@@ -39,7 +39,7 @@ from gongji.store.schema import institutions, settlements, spent_msgids
 
 # What each original code is undone as: (the code that undoes it, the institution type).
 UNDONE_AS = {"2207": ("2208", "hospital"), "2102": ("2103", "pharmacy"),
-             "2201": ("2202", "hospital")}
+             "2304": ("2305", "hospital"), "2201": ("2202", "hospital")}
 REGISTRATION, REGISTRATION_UNDO = "2201", "2202"
 
 

@@ -9,7 +9,7 @@ touches is locked first (visit_store), in mdtrt_id order so two uploads cannot d
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from sqlalchemy import Connection, Row, delete, insert, select
@@ -22,7 +22,7 @@ from gongji.domain.money import to_yuan
 from gongji.domain.visit import BatchRef
 from gongji.services.catalogue.items import items_for
 from gongji.services.settlement.settle import institution_for
-from gongji.services.settlement.visits import HOSPITAL, visit_for
+from gongji.services.settlement.visits import HOSPITAL, OUTPATIENT, visit_for
 from gongji.store import repo
 from gongji.store.schema import fee_lines
 
@@ -79,8 +79,10 @@ def store_lines(conn: Connection, rows: list[dict]) -> None:
 
 
 def upload(conn: Connection, inst_code: str, infno: str, lines: Sequence[SentLine],
-           now: datetime, *, inst_type: str = HOSPITAL) -> dict:
-    """2204 费用明细上传: every line of this institution's open visits, classified and
+           now: datetime, *, inst_type: str = HOSPITAL, kind: str = OUTPATIENT,
+           admit: Callable[[Connection, Row], None] | None = None) -> dict:
+    """2204 费用明细上传 (and 2301 for stays: `kind` inpatient, `admit` checking the stay's
+    state under its lock): every line of this institution's open visits, classified and
     stored, or none."""
     inst = institution_for(conn, inst_code, infno, inst_type)
     by_visit: dict[str, list[SentLine]] = defaultdict(list)
@@ -90,7 +92,9 @@ def upload(conn: Connection, inst_code: str, infno: str, lines: Sequence[SentLin
     rows = []
     for mdtrt_id in sorted(by_visit):  # one lock order for every uploader
         visit_lines = by_visit[mdtrt_id]
-        visit = _visit_of_lines(conn, inst, mdtrt_id, visit_lines)
+        visit = _visit_of_lines(conn, inst, mdtrt_id, visit_lines, kind)
+        if admit is not None:
+            admit(conn, visit)
         _refuse_taken(conn, visit, visit_lines)
         patient = repo.person_by_id(conn, visit.person_id)
         for sent, cls in zip(visit_lines, classify_lines(conn, patient.insuplc_admdvs,
@@ -103,12 +107,12 @@ def upload(conn: Connection, inst_code: str, infno: str, lines: Sequence[SentLin
 
 
 def _visit_of_lines(conn: Connection, inst: Row, mdtrt_id: str,
-                    lines: list[SentLine]) -> Row:
+                    lines: list[SentLine], kind: str) -> Row:
     """The open visit the lines name, locked; every line must name its patient."""
     psn_nos = {sent.psn_no for sent in lines}
     if len(psn_nos) != 1:
         raise refuse("VISIT_NOT_FOUND")
-    return visit_for(conn, inst, mdtrt_id, psn_nos.pop(), lock=True)
+    return visit_for(conn, inst, mdtrt_id, psn_nos.pop(), lock=True, kind=kind)
 
 
 def _refuse_taken(conn: Connection, visit: Row, lines: list[SentLine]) -> None:

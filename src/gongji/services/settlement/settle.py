@@ -121,8 +121,10 @@ def usable_helpers(conn: Connection, patient_id: int, inst_admdvs: str,
 
 
 def decide(conn: Connection, bill: Bill, patient: Row, inst: Row, now: datetime,
-           lock: bool) -> Decision:
-    """Read (and for a real settlement, lock) what may pay, then let the domain decide."""
+           lock: bool, scene: str | None = None) -> Decision:
+    """Read (and for a real settlement, lock) what may pay, then let the domain decide.
+    `scene` is the pooled fund's (the institution's type unless a stay says inpatient)."""
+    scene = scene or inst.fixmedins_type
     helpers = usable_helpers(conn, patient.id, inst.admdvs, now)
     own_id = patient.account_id if patient.account_status == AccountStatus.NORMAL else None
     ids = [h.account_id for h in helpers] + ([own_id] if own_id else [])
@@ -139,9 +141,9 @@ def decide(conn: Connection, bill: Bill, patient: Row, inst: Row, now: datetime,
     reserves = quotas.read(conn, [h.helper_id for h in usable] + [patient.id])
     # The patient's region's version in force on the settlement's date: read once per unit
     # of work (services/policy), so the version _insert_settlement records is this one.
-    rule = policy_on(conn, patient.insuplc_admdvs, local_date(now)).fund_rule(inst.fixmedins_type)
+    rule = policy_on(conn, patient.insuplc_admdvs, local_date(now)).fund_rule(scene)
     year = local_date(now).year
-    acc = accumulators.read(conn, patient.id, year, inst.fixmedins_type, lock=lock)
+    acc = accumulators.read(conn, patient.id, year, scene, lock=lock)
     fund = pooled_fund(bill.inscp_fen, rule, acc)
     allocation = allocate(
         bill.medfee_fen - fund.fund_fen,
@@ -162,7 +164,7 @@ def presettle(conn: Connection, inst_code: str, infno: str, bill: Bill, now: dat
     """预结算: the same answer a settlement would give now, with nothing moved."""
     inst = institution_for(conn, inst_code, infno, inst_type)
     patient = patient_for(conn, bill, now)
-    decision = decide(conn, bill, patient, inst, now, lock=False)
+    decision = decide(conn, bill, patient, inst, now, lock=False, scene=origin.fund_scene)
     own_balance = patient.balance_fen or 0
     return settlement_output(None, bill, decision, own_balance - decision.allocation.own_fen,
                              now, patient=patient, origin=origin, msgid=msgid)
@@ -173,7 +175,7 @@ def settle(conn: Connection, inst_code: str, infno: str, msgid: str, bill: Bill,
     """结算: move the money, exactly as decided under the locks, in this unit of work."""
     inst = institution_for(conn, inst_code, infno, inst_type)
     patient = patient_for(conn, bill, now)
-    decision = decide(conn, bill, patient, inst, now, lock=True)
+    decision = decide(conn, bill, patient, inst, now, lock=True, scene=origin.fund_scene)
     alloc = decision.allocation
     own_after = (decision.balance_after(decision.own_account_id, alloc.own_fen)
                  if decision.own_account_id else (patient.balance_fen or 0))
@@ -183,11 +185,12 @@ def settle(conn: Connection, inst_code: str, infno: str, msgid: str, bill: Bill,
     legs = _legs(conn, bill, patient, inst, decision)
     post(conn, txn_id, "settlement", legs, now, ref=setl_id, settlement_id=settlement_id)
     _insert_mulaid(conn, settlement_id, decision)
-    accumulators.write(conn, patient.id, local_date(now).year, inst.fixmedins_type,
-                       decision.fund.after)
+    accumulators.write(conn, patient.id, local_date(now).year,
+                       origin.fund_scene or inst.fixmedins_type, decision.fund.after)
     if bill.mdtrt_cert_type == CertType.EVOUCHER:
         evoucher.mark_used(conn, bill.mdtrt_cert_no, settlement_id, now)
-    notices.for_settlement(conn, patient, inst, decision, settlement_id, now)
+    notices.for_settlement(conn, patient, inst, decision, settlement_id, now,
+                           scene=origin.fund_scene)
     return settlement_output(setl_id, bill, decision, own_after, now, patient=patient,
                              origin=origin, msgid=msgid)
 
@@ -216,7 +219,7 @@ def _insert_settlement(conn: Connection, setl_id: str, inst: Row, patient: Row, 
         acct_pay_fen=alloc.own_fen, acct_mulaid_pay_fen=alloc.mulaid_fen,
         psn_cash_pay_fen=alloc.cash_fen, balc_fen=own_after,
         deductible_applied_fen=decision.fund.deductible_applied_fen,
-        fund_year=local_date(now).year, fund_scene=inst.fixmedins_type,
+        fund_year=local_date(now).year, fund_scene=origin.fund_scene or inst.fixmedins_type,
         setl_time=now, setl_date=local_date(now),
         mdtrt_id=origin.mdtrt_id, chrg_bchno=origin.chrg_bchno, med_type=origin.med_type,
         policy_version=policy_on(conn, patient.insuplc_admdvs, local_date(now)).version,
@@ -271,6 +274,10 @@ def _legs(conn: Connection, bill: Bill, patient: Row, inst: Row, decision: Decis
     return legs
 
 
+# A reversal code undoes settlements of its own code only (an inpatient 2304 by 2305).
+SETTLED_BY = {"2103": "2102", "2208": "2207", "2305": "2304"}
+
+
 def reverse(conn: Connection, inst_code: str, infno: str, setl_id: str, psn_no: str,
             now: datetime, *, inst_type: str, mdtrt_id: str | None = None) -> dict:
     """结算撤销: every account gets back exactly what it paid, once.
@@ -285,6 +292,8 @@ def reverse(conn: Connection, inst_code: str, infno: str, setl_id: str, psn_no: 
     if original is None or patient is None or original.person_id != patient.id:
         raise refuse("SETTLEMENT_NOT_FOUND")
     if mdtrt_id is not None and original.mdtrt_id != mdtrt_id:  # 2208 naming a visit
+        raise refuse("SETTLEMENT_NOT_FOUND")
+    if original.infno != SETTLED_BY.get(infno, original.infno):  # 2208 of a 2304: not its
         raise refuse("SETTLEMENT_NOT_FOUND")
     visit_store.free_lines(conn, original)  # the visit's lock before any account's
     txn_id = new_txn_id(conn)

@@ -26,16 +26,23 @@ from gongji.services.settlement.settle import institution_for, patient_for
 from gongji.store.schema import institutions, settlements, visits
 
 HOSPITAL = "hospital"
+OUTPATIENT, INPATIENT = "outpatient", "inpatient"  # visits.kind: a stay is an inpatient visit
+_WRONG_KIND = {OUTPATIENT: "NOT_OUTPATIENT", INPATIENT: "NOT_A_STAY"}
 
 
-def visit_for(conn: Connection, inst: Row, mdtrt_id: str, psn_no: str, *, lock: bool) -> Row:
+def visit_for(conn: Connection, inst: Row, mdtrt_id: str, psn_no: str, *, lock: bool,
+              kind: str = OUTPATIENT) -> Row:
     """The institution's own visit of this patient (VISIT_NOT_FOUND otherwise: another's
-    visit is not revealed), locked when `lock`; a cancelled one is VISIT_CANCELLED."""
+    visit is not revealed), locked when `lock`; a cancelled one is VISIT_CANCELLED; one of
+    the other kind (a stay to an outpatient code, or the reverse) is refused."""
     visit = visit_store.visit_row(conn, mdtrt_id, lock=lock)
     if visit is None or visit.institution_id != inst.id or visit.psn_no != psn_no:
-        raise refuse("VISIT_NOT_FOUND")
-    if visit.status == VisitStatus.CANCELLED:
-        raise refuse("VISIT_CANCELLED")
+        raise refuse("VISIT_NOT_FOUND" if kind == OUTPATIENT else "STAY_NOT_FOUND")
+    if visit.kind != kind:
+        raise refuse(_WRONG_KIND[kind])
+    if visit.status == VisitStatus.CANCELLED:  # a stay names its state, as every stay call does
+        raise (refuse("VISIT_CANCELLED") if kind == OUTPATIENT
+               else refuse("STAY_STATE", "入院已撤销"))
     return visit
 
 

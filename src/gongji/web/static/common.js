@@ -2,8 +2,10 @@
 "use strict";
 const G = (() => {
   const page = document.body.dataset.page;
-  const key = `gongji.${page}.token`;
-  const roleOf = { portal: "persons", hall: "clerks", counter: "institutions", reports: "clerks" };
+  // The admission office (住院处) is the hospital's counter too: one institution token for both.
+  const key = `gongji.${page === "inpatient" ? "counter" : page}.token`;
+  const roleOf = { portal: "persons", hall: "clerks", counter: "institutions", inpatient: "institutions",
+                   reports: "clerks" };
 
   class ApiError extends Error {
     constructor(status, code, message) { super(message); this.status = status; this.code = code; }
@@ -111,7 +113,9 @@ const G = (() => {
     history.replaceState(null, "", location.pathname);
   }
 
-  async function signIn(start) {
+  // leaving (退出): a page may first end what it began at the centre (the counter signs its
+  // cashier out, 9002); leaving never waits on that failing, the token goes either way.
+  async function signIn(start, beforeLeaving) {
     takeFragmentToken();
     const form = document.getElementById("token-form");
     form.addEventListener("submit", async (event) => {
@@ -122,7 +126,10 @@ const G = (() => {
       try { await start(); } catch (err) { sessionStorage.removeItem(key); showError(form, err, { UNAUTHENTICATED: "token-input", TOKEN_EXPIRED: "token-input", FORBIDDEN: "token-input" }); }
     });
     if (document.body.dataset.demo === "true") await listDemo(start);
-    document.getElementById("signout").addEventListener("click", () => { sessionStorage.removeItem(key); location.reload(); });
+    document.getElementById("signout").addEventListener("click", (event) => busy(event.target, async () => {
+      if (beforeLeaving) await beforeLeaving().catch(() => {});
+      sessionStorage.removeItem(key); location.reload();
+    }));
     if (token()) { try { await start(); } catch (err) { sessionStorage.removeItem(key); } }
   }
 

@@ -5,128 +5,45 @@
 // centre classifies every line; the page shows what it answered. Slip, reversal (2208/2103).
 "use strict";
 (() => {
-  const { el, yuan } = G;
+  const { el } = G;
+  const { INSUTYPE, fenText, sumFen, session, newMsgid, now, isHospital, call, row } = Desk;
   const $ = (id) => document.getElementById(id);
   const CODES = { hospital: { pre: "2206", settle: "2207", reverse: "2208" },
                   pharmacy: { pre: "2101", settle: "2102", reverse: "2103" } };
-  const LEVEL = { "01": "甲类", "02": "乙类", "03": "丙类" };
-  const INSUTYPE = { 310: "职工基本医疗保险", 390: "城乡居民基本医疗保险" };
   const PHARMACY_MED_TYPE = "41";  // 定点药店购药
   const OUTPATIENT_MED_TYPE = "11";  // 普通门诊
 
-  // What this page load holds: the institution, the cashier's sign-in, the patient read,
-  // the visit (hospital), the lines being entered, the uploaded batches (hospital).
-  let inst = null, opter = null, signNo = null, patient = null, cert = null, visit = null;
-  let item = null, draft = [], batches = [], drugMsgid = null, sentDrugBill = null;
+  // What this page load holds besides the sign-in (Desk.session): the patient read, the visit
+  // (hospital), the lines being entered, the uploaded batches (hospital).
+  let patient = null, cert = null, visit = null;
+  let draft = [], batches = [], drugMsgid = null, sentDrugBill = null;
 
-  const newMsgid = () => `${inst.fixmedins_code}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
-  const now = () => Beijing.stamp(Beijing.now());
-  const isHospital = () => inst.fixmedins_type === "hospital";
-  async function call(infno, data, msgid, input) {
-    try {
-      return await G.gateway(infno, data, msgid || newMsgid(), inst.fixmedins_code,
-        { input, sign_no: signNo, opter: opter.no, opter_name: opter.name || undefined });
-    } catch (err) {
-      if (err.code === "SIGN_NO_INVALID") signInAgain();
-      throw err;
-    }
-  }
-
-  // A sign-in lasts the Beijing day: past midnight (or once signed out elsewhere) the centre
-  // refuses it, and the cashier signs in again without losing the bill on the screen.
-  function signInAgain() {
-    signNo = null;
-    $("me-opter").hidden = true;
-    $("opter-form").hidden = false;
-    $("opter-form-error").textContent = "签到已失效（已跨日或已签退），请重新签到后再操作";
-  }
-
-  // --- exact money: decimals as scaled BigInts, never floats -----------------------------
-  const DECIMAL = (places) => new RegExp(`^\\d{1,8}(\\.\\d{1,${places}})?$`);
-  function scaled(text, places) {
-    const [whole, frac = ""] = text.split(".");
-    return BigInt(whole + frac.padEnd(places, "0"));
-  }
-  // round(pric × cnt) to the fen, half-up, as the centre checks det_item_fee_sumamt
-  const lineFen = (cnt, pric) => (scaled(cnt, 4) * scaled(pric, 6) + 50000000n) / 100000000n;
-  const fenText = (fen) => `${fen / 100n}.${String(fen % 100n).padStart(2, "0")}`;  // fen ≥ 0
-  // A reversal answers what went back as negative amounts; the page says "退回" and shows them positive.
-  const refund = (n) => yuan(-Number(n));
-  const sumFen = (lines) => lines.reduce((total, line) => total + line.fen, 0n);
-
-  const maskName = (name) => {
-    const text = (name || "").trim();
-    if (text.length <= 1) return "*".repeat(text.length);
-    const keep = text.length >= 4 ? 2 : 1;
-    return text.slice(0, keep) + "*".repeat(text.length - keep);
-  };
-
-  // --- start: the institution, then the cashier's sign-in ---------------------------------
+  // --- start: the institution, then the cashier's sign-in (9001), then the credential (1101)
   async function start() {
-    inst = await G.api("GET", "/web/institution");
-    $("me-name").textContent = inst.fixmedins_name;
-    $("me-code").textContent = `${inst.fixmedins_code} · ${isHospital() ? "定点医疗机构" : "定点零售药店"}`;
+    const inst = await Desk.loadInstitution();
     $("app").dataset.kind = inst.fixmedins_type;
+    $("inpatient-link").hidden = !isHospital();
     G.showApp();
     $("opter-no").focus();
   }
 
-  $("opter-form").addEventListener("submit", async (event) => {
-    event.preventDefault();
-    const form = event.target;
-    G.clearErrors(form);
-    const no = $("opter-no").value.trim(), name = $("opter-name").value.trim();
-    if (!no) { G.showError(form, { code: "EMPTY", message: "请输入收费员工号" }, { EMPTY: "opter-no" }); return; }
-    await G.busy(form.querySelector("button"), async () => {
-      try {
-        const out = await G.gateway("9001", null, newMsgid(), inst.fixmedins_code,
-          { input: { signIn: { opter_no: no, mac: "", ip: "" } }, opter: no, opter_name: name || undefined });
-        signNo = out.signinoutb.sign_no; opter = { no, name };
-        $("me-opter").textContent = `收费员 ${name ? `${name}（${no}）` : no} · 签到编号 ${signNo}`;
-        $("me-opter").hidden = false; form.hidden = true;
-        if ($("desk").hidden) { $("desk").hidden = false; $("cert-type").focus(); }
-      } catch (err) { G.showError(form, err, { INVALID_INPUT: "opter-no" }); }
-    });
-  });
+  Desk.onSignIn("收费员");
+  Desk.onRead(newPatient, forgetPatient);
 
-  // --- the patient (1101) ------------------------------------------------------------------
-  $("read-form").addEventListener("submit", async (event) => {
-    event.preventDefault();
-    const form = event.target;
-    G.clearErrors(form);
-    const read = { mdtrt_cert_type: $("cert-type").value, mdtrt_cert_no: $("cert-no").value.trim() };
-    if (!read.mdtrt_cert_no) { G.showError(form, { code: "EMPTY", message: "请输入凭证号码" }, { EMPTY: "cert-no" }); return; }
-    await G.busy(form.querySelector("button"), async () => {
-      try {
-        const out = await call("1101", read);
-        newPatient(out, read);
-      } catch (err) {
-        forgetPatient();
-        G.showError(form, err, { PERSON_NOT_FOUND: "cert-no", EVOUCHER_INVALID: "cert-no", INVALID_INPUT: "cert-no" });
-      }
-    });
-  });
-
-  function newPatient(out, read) {
+  function newPatient(read, readCert) {
     forgetPatient();
-    cert = read;
-    patient = { ...out.baseinfo, insutype: out.insuinfo[0].insutype, balc: out.insuinfo[0].balc };
-    $("pt-name").textContent = patient.psn_name;
-    $("pt-gend").textContent = patient.gend === "2" ? "女" : "男";
-    $("pt-psn").textContent = patient.psn_no;
-    $("pt-insutype").textContent = INSUTYPE[patient.insutype] || patient.insutype;
-    $("pt-balc").textContent = yuan(patient.balc);
-    $("patient").hidden = false;
+    cert = readCert; patient = read;
+    Desk.showPatient(patient);
     if (isHospital()) { $("register").hidden = false; $("register").focus(); }
     else openSale();
   }
 
   function forgetPatient() {
-    patient = cert = visit = item = sentDrugBill = drugMsgid = null;
+    patient = cert = visit = sentDrugBill = drugMsgid = null;
     draft = []; batches = [];
     $("patient").hidden = true; $("sale").hidden = true; $("result").hidden = true;
     $("pt-mdtrt").textContent = "未挂号";
-    $("item-choices").replaceChildren(); $("line-form").hidden = true;
+    Desk.forgetItem();
     $("batches").replaceChildren();
     renderDraft();
   }
@@ -152,63 +69,8 @@
     $("item-q").focus();
   }
 
-  // --- catalogue: look a code or a name up, pick the item ----------------------------------
-  $("find-form").addEventListener("submit", async (event) => {
-    event.preventDefault();
-    const form = event.target;
-    G.clearErrors(form);
-    const text = $("item-q").value.trim();
-    if (!text) { G.showError(form, { code: "EMPTY", message: "请输入目录编码或名称" }, { EMPTY: "item-q" }); return; }
-    await G.busy(form.querySelector("button"), async () => {
-      try {
-        const found = await G.api("GET", `/api/v1/catalogue/items?q=${encodeURIComponent(text)}`);
-        const exact = found.items.find((i) => i.med_list_codg.toUpperCase() === text.toUpperCase());
-        if (exact || found.items.length === 1) { pick(exact || found.items[0]); return; }
-        if (!found.items.length) throw new G.ApiError(404, "CATALOGUE_ITEM_NOT_FOUND", "医保目录中没有该项目（编码或名称开头）");
-        showChoices(found.items);
-      } catch (err) { $("item-choices").replaceChildren(); G.showError(form, err, { CATALOGUE_ITEM_NOT_FOUND: "item-q", INVALID_INPUT: "item-q" }); }
-    });
-  });
-
-  const levelText = (i) => `${LEVEL[i.chrgitm_lv] || "目录外"}`;
-  const propText = (prop) => `${(Number(prop) * 100).toFixed(2).replace(/\.?0+$/, "")}%`;
-
-  function showChoices(items) {
-    $("line-form").hidden = true; item = null;
-    $("item-choices").replaceChildren(...items.map((i) => el("li", {}, el("button", { type: "button",
-      onclick: () => pick(i) }, `${i.med_list_name} · ${levelText(i)} · ${i.med_list_codg}`))));
-    $("item-choices").querySelector("button").focus();
-  }
-
-  function pick(chosen) {
-    item = chosen;
-    $("item-choices").replaceChildren();
-    $("it-name").textContent = item.med_list_name;
-    $("it-code").textContent = item.med_list_codg;
-    $("it-lv").textContent = levelText(item);
-    $("it-prop").textContent = item.chrgitm_lv === "02" ? propText(item.selfpay_prop) : "—";
-    $("it-limit").textContent = item.pric_uplmt_amt === null ? "无" : item.pric_uplmt_amt;
-    $("line-form").hidden = false;
-    $("cnt").value = "1"; $("pric").value = "";
-    $("pric").focus();
-  }
-
-  // --- the lines being entered ---------------------------------------------------------------
-  $("line-form").addEventListener("submit", (event) => {
-    event.preventDefault();
-    const form = event.target;
-    G.clearErrors(form);
-    const cnt = $("cnt").value.trim(), pric = $("pric").value.trim();
-    if (!DECIMAL(4).test(cnt) || scaled(cnt, 4) === 0n) {
-      G.showError(form, { code: "BAD", message: "数量须为正数，最多 4 位小数" }, { BAD: "cnt" }); return;
-    }
-    if (!DECIMAL(6).test(pric)) {
-      G.showError(form, { code: "BAD", message: "单价须为非负数，最多 6 位小数" }, { BAD: "pric" }); return;
-    }
-    draft.push({ item, cnt, pric, fen: lineFen(cnt, pric), result: null });
-    draftChanged();
-    form.hidden = true; item = null; $("item-q").value = ""; $("item-q").focus();
-  });
+  // --- the lines being entered (looked up in the catalogue by Desk) -----------------------
+  Desk.onLine((line) => { draft.push(line); draftChanged(); });
 
   function draftChanged() {
     drugMsgid = null; sentDrugBill = null;
@@ -225,12 +87,7 @@
     $("draft-total").textContent = fenText(sumFen(draft));
   }
 
-  // A line as the centre classified it: its level and the parts that are not 范围内.
-  function classText(r) {
-    const parts = [[r.fulamt_ownpay_amt, "全自费"], [r.overlmt_amt, "超限价"], [r.preselfpay_amt, "先行自付"],
-      [r.inscp_scp_amt, "范围内"]].filter(([amount]) => Number(amount) !== 0);
-    return `${LEVEL[r.chrgitm_lv] || "目录外"}：${parts.map(([a, name]) => `${name} ${yuan(a)}`).join("，") || "0.00"}`;
-  }
+  const classText = Desk.classText;
 
   $("use-accounts").addEventListener("change", () => {
     drugMsgid = null;  // another bill: a new message
@@ -244,9 +101,7 @@
     return false;
   }
 
-  const lineOut = (line, sn) => ({ feedetl_sn: sn, med_list_codg: line.item.med_list_codg,
-    medins_list_codg: line.item.med_list_codg, det_item_fee_sumamt: fenText(line.fen), cnt: line.cnt,
-    pric: line.pric, fee_ocur_time: now() });
+  const lineOut = Desk.lineOut;
 
   // --- hospital: upload a batch (2204), then per batch delete / pre-settle / settle ----------
   $("upload").addEventListener("click", async (event) => {
@@ -353,53 +208,11 @@
   $("settle").addEventListener("click", (e) => drugBill("settle", e.target));
 
   // --- the slip ------------------------------------------------------------------------------
-  const row = (label, amount, cls, id) => el("div", { class: `slip-row${cls ? ` ${cls}` : ""}` },
-    el("span", {}, label), el("span", { class: "amt", id }, amount));
-
   function showSlip(out, lines, kind) {
-    const s = out.setlinfo, settled = kind === "settle";
-    $("slip-inst").textContent = inst.fixmedins_name;
-    $("slip-code").textContent = `机构编码 ${inst.fixmedins_code}`;
-    $("r-kind").textContent = settled ? (isHospital() ? "门诊结算单" : "药店购药结算单") : "预结算（未扣款，仅供核对）";
-    $("slip-head").replaceChildren(
-      row("结算编号", s.setl_id || "—", "", "r-setl"), row("患者", maskName(s.psn_name || patient.psn_name)),
-      row("险种", INSUTYPE[s.insutype || patient.insutype] || ""),
-      ...(visit ? [row("就诊编号", visit.mdtrt_id)] : []));
-    $("slip-items").replaceChildren(...lines.flatMap((line) => [
-      row(line.item.med_list_name, fenText(line.fen)),
-      row(`${line.cnt} × ${line.pric}${line.result ? ` ${LEVEL[line.result.chrgitm_lv] || ""}` : ""}`, "", "slip-sub")]));
-    $("slip-amounts").replaceChildren(
-      row("医疗费总额", yuan(s.medfee_sumamt), "", "r-medfee"),
-      row("统筹基金支付", yuan(s.fund_pay_sumamt), "", "r-fund"),
-      row("个人账户支付", yuan(s.acct_pay), "", "r-acct"),
-      row("家庭共济支付", yuan(s.acct_mulaid_pay), "", "r-mulaid"),
-      el("div", { id: "r-helpers" }, helperRows(out.mulaid_detail, "账户支付")),
-      row("现金支付", yuan(s.psn_cash_pay), "", "r-cash"), row("本人账户余额", yuan(s.balc), "", "r-balc"));
-    $("slip-foot").replaceChildren(row("收费员", opter.name ? `${opter.name}（${opter.no}）` : opter.no),
-      row("时间", `${s.setl_time} 北京时间`));
-    $("print").hidden = !settled;
-    $("result").hidden = false;
-    fitRoll();
-    $("result").scrollIntoView({ block: "nearest" });
-  }
-
-  // Each helper as the patient reads the slip: "儿子 平* 账户支付 12.00".
-  const helperRows = (detail, verb, amount = yuan) => (detail || []).map((d) =>
-    row(`${d.kin_to_patient || "亲属"} ${d.helper_name} ${verb}`, amount(d.amount), "slip-sub"));
-
-  // The printed roll as long as the slip: measured at print width, plus the page margins.
-  const PX_PER_MM = 96 / 25.4, ROLL_MARGINS_MM = 6 + 4;  // 3 mm top and bottom, and a little air
-  function fitRoll() {
-    const slip = $("result");
-    slip.classList.add("measure-roll");
-    const length = Math.ceil(slip.getBoundingClientRect().height / PX_PER_MM) + ROLL_MARGINS_MM;
-    slip.classList.remove("measure-roll");
-    const sheet = [...document.styleSheets].find((s) => (s.href || "").endsWith("/static/counter.css"));
-    if (!sheet) return;
-    const rules = [...sheet.cssRules];
-    const old = rules.findIndex((r) => r instanceof CSSPageRule && r.selectorText === "slip");
-    if (old >= 0) sheet.deleteRule(old);
-    sheet.insertRule(`@page slip { size: 80mm ${length}mm; margin: 3mm; }`, sheet.cssRules.length);
+    const s = out.setlinfo;
+    Desk.showSlip(out, lines, { settled: kind === "settle", title: isHospital() ? "门诊结算单" : "药店购药结算单",
+      preTitle: "预结算（未扣款，仅供核对）", role: "收费员", psnName: patient.psn_name,
+      head: [row("险种", INSUTYPE[s.insutype || patient.insutype] || ""), ...(visit ? [row("就诊编号", visit.mdtrt_id)] : [])] });
   }
 
   $("print").addEventListener("click", () => window.print());
@@ -419,7 +232,7 @@
     if (!data.psn_no) { G.showError(form, { code: "EMPTY", message: "请输入人员编号" }, { EMPTY: "rev-psn" }); return; }
     await G.busy(form.querySelector("button"), async () => {
       try {
-        const out = await call(CODES[inst.fixmedins_type].reverse, data);
+        const out = await call(CODES[session.inst.fixmedins_type].reverse, data);
         showReversal(out);
         form.reset();
         G.toast("结算已撤销");
@@ -430,13 +243,9 @@
   });
 
   function showReversal(out) {
-    const s = out.setlinfo;
-    $("reversal-rows").replaceChildren(row("结算编号", s.setl_id), row("医疗费总额", refund(s.medfee_sumamt)),
-      row("统筹基金退回", refund(s.fund_pay_sumamt)), row("个人账户退回", refund(s.acct_pay)),
-      ...helperRows(out.mulaid_detail, "账户退回", refund),
-      row("现金退回", refund(s.psn_cash_pay)), row("时间", `${s.setl_time} 北京时间`));
+    $("reversal-rows").replaceChildren(...Desk.reversalRows(out));
     $("reversal").hidden = false;
   }
 
-  G.signIn(start);
+  G.signIn(start, Desk.signOut);
 })();

@@ -44,7 +44,7 @@
     $("p-psn").textContent = person.psn_no;
     $("p-insutype").textContent = INSUTYPE[person.insutype] || person.insutype;
     $("p-insu-stas").textContent = INSU_STAS[person.psn_insu_stas] || person.psn_insu_stas;
-    $("p-admdvs").textContent = person.insuplc_admdvs;
+    $("p-admdvs").textContent = person.insuplc_name ? `${person.insuplc_name}（${person.insuplc_admdvs}）` : person.insuplc_admdvs;
     $("p-balance").textContent = yuan(person.balance);
     $("p-status").textContent = { normal: "正常", frozen: "冻结", none: "无个人账户" }[person.status || person.account_status] || "";
     const rows = [...bindings.as_helper.map((b) => ["为其付费", b]), ...bindings.as_beneficiary.map((b) => ["为本人付费", b])];
