@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from gongji.domain.fund import FundRule
 from gongji.domain.policy_files import shipped_policy as get_policy
 
 
@@ -88,9 +89,16 @@ class LedgerModel:
     premiums: dict[int, Premium] = field(default_factory=dict)
     quota: dict[int, list[int]] = field(default_factory=dict)  # binding -> [quota, remaining]
     quota_regions: set[str] = field(default_factory=set)  # where a quota may be set
+    # fund rules of versions published during the run: (region, scene) -> rule in force
+    fund_rules: dict[tuple[str, str], FundRule] = field(default_factory=dict)
     stays: dict[str, Stay] = field(default_factory=dict)  # mdtrt_id -> stay
 
     # people and money ---------------------------------------------------------------------------
+    def publish_fund_rules(self, region: str, rules: dict[str, FundRule]) -> None:
+        """A version effective today replaces the region's whole fund_rules map."""
+        for scene, rule in rules.items():
+            self.fund_rules[(region, scene)] = rule
+
     def add_person(self, psn_no: str, admdvs: str, insutype: str) -> None:
         self.region[psn_no], self.insutype[psn_no] = admdvs, insutype
         self.order[psn_no] = []
@@ -167,7 +175,8 @@ class LedgerModel:
     def breakdown(self, patient: str, scene: str, inst_admdvs: str, medfee_fen: int,
                   inscp_fen: int, use_accounts: bool, year: int) -> Breakdown:
         """先本人、后共济: fund by the patient's policy, own account, helpers in order, cash."""
-        rule = get_policy(self.region[patient]).fund_rules[scene]
+        region = self.region[patient]
+        rule = self.fund_rules.get((region, scene)) or get_policy(region).fund_rules[scene]
         used, paid = self.fund_used.get((patient, year, scene), (0, 0))
         deductible = min(inscp_fen, max(0, rule.deductible_fen - used))
         share = (inscp_fen - deductible) * rule.ratio_bp

@@ -3,7 +3,7 @@ invitations (accepted, declined, withdrawn), deduction-order changes, unbindings
 freezes, settlements and pre-settlements (hospital, pharmacy, another province's
 hospital), inpatient stays (2401 admission, 2301 lines, 2402/2405/2404, 2303/2304 settled by
 fund_rules.inpatient, reversed by 2305), retried settlements, reversals, premiums and
-premium reversals, and 共济额度
+premium reversals, new fund rules published as policy versions mid-run, and 共济额度
 (quotas set and changed; Ali has them switched on by a published policy version, Baise
 not) against the services, and the same against the plain model of ledger_model.py. Every answer must be
 the model's (breakdown to the fen, or the refusal's code); after every step every balance,
@@ -40,6 +40,7 @@ from sqlalchemy import select
 from figures import record
 from gongji.api import gateway
 from gongji.domain.errors import DomainError
+from gongji.domain.fund import FundRule
 from gongji.services.binding import bindings as binding
 from gongji.services.binding import invitations, quota, unbinding
 from gongji.services.binding.actor import Actor
@@ -50,6 +51,7 @@ from gongji.services.reads import statements
 from gongji.services.registry import reference
 from gongji.store.schema import accounts, bindings, fund_accumulators, persons
 from ledger_model import Breakdown, LedgerModel, Stay
+from policy_support import publish
 from quota_support import enable_quotas
 from support import Clock, World
 
@@ -62,7 +64,7 @@ INSTITUTIONS = {"HALI01": ("hospital", ALI, "2207", "2206", "2208"),
 HOSPITALS = ("HALI01", "HBSE01")
 IN_SCOPE = "IPT01"  # a catalogue item wholly in policy scope; any other code is own-pay
 TALLY = {"runs": 0, "steps": 0, "quotas_set": 0, "quota_draws": 0, "quota_refunds": 0,
-         "stays": 0, "stay_settlements": 0}
+         "stays": 0, "stay_settlements": 0, "versions": 0}
 
 
 def fen(yuan: object) -> int:
@@ -480,6 +482,21 @@ class Accounts(RuleBasedStateMachine):
                                    "patient": key}, use_accounts, False)
 
     # premium ------------------------------------------------------------------------------------
+    @rule(region=st.sampled_from([ALI, BAISE]), deductible=st.sampled_from([0, 50, 300]),
+          ratio=st.sampled_from([0, 50, 70, 100]), cap=st.sampled_from([0, 200, 5000]))
+    def publish_new_fund_rules(self, region: str, deductible: int, ratio: int,
+                               cap: int) -> None:
+        """A policy version effective today: every later settlement of the region's patients
+        uses its numbers (the model's too); earlier ones and their reversals keep theirs."""
+        self.step()
+        rules = {scene: FundRule(deductible * 100, ratio * 100, cap * 100)
+                 for scene in ("hospital", "pharmacy", "inpatient")}
+        plain = {scene: {"deductible_yuan": deductible, "ratio_percent": ratio,
+                         "annual_cap_yuan": cap} for scene in rules}
+        publish(self.ctx, region, {"fund_rules": plain})
+        self.model.publish_fund_rules(region, rules)
+        TALLY["versions"] += 1
+
     @rule(target=premiums, helper=st.sampled_from(helpers),
           beneficiary=st.sampled_from(beneficiaries), year=st.sampled_from([2024, 2025, 2026]))
     def pay_a_premium(self, helper: str, beneficiary: str, year: int):  # noqa: ANN201
@@ -572,7 +589,8 @@ def run_machine(make_url, backend: str, examples: int, steps: int) -> None:  # n
            f"{TALLY['quota_draws'] - before['quota_draws']} draws on one, "
            f"{TALLY['quota_refunds'] - before['quota_refunds']} refunds to one; 住院: "
            f"{TALLY['stays'] - before['stays']} stays, "
-           f"{TALLY['stay_settlements'] - before['stay_settlements']} settled")
+           f"{TALLY['stay_settlements'] - before['stay_settlements']} settled; "
+           f"{TALLY['versions'] - before['versions']} policy versions published")
 
 
 def test_accounts_follow_the_model_step_by_step(make_db_url, request):
