@@ -1,4 +1,4 @@
-"""Publishing policy versions in tests, the way the operator does (H3a)."""
+"""Publishing policy versions in tests, the way the operator does."""
 
 from __future__ import annotations
 

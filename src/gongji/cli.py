@@ -262,7 +262,7 @@ app.add_typer(report_app, name="report")
 app.add_typer(credit_app, name="credit")
 app.add_typer(export_app, name="export")
 app.add_typer(idempotency_app, name="idempotency")
-policy_app = _typer("政策版本：查看、发布、应用到期的规则")  # H3a
+policy_app = _typer("政策版本：查看、发布、应用到期的规则")
 app.add_typer(policy_app, name="policy")
 err_console = Console(stderr=True)
 
@@ -314,7 +314,7 @@ class ImportKind(str, Enum):
     kinships = "kinships"
     institutions = "institutions"
     credits = "credits"
-    catalogue = "catalogue"  # 医保目录 (H1)
+    catalogue = "catalogue"  # 医保目录
 
 
 @_command(app, "import")
@@ -526,7 +526,7 @@ def _purge_idempotency(ctx, before, batch_size: int) -> int:  # noqa: ANN001
             return removed
 
 
-# --- 政策版本 (H3a) ------------------------------------------------------------------
+# --- 政策版本 ------------------------------------------------------------------
 
 
 @_command(policy_app, "show")

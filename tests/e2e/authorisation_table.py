@@ -200,7 +200,7 @@ ROWS: tuple[Row, ...] = (
     Row("GET", "/web/demo/identities", public(404), fixed("/web/demo/identities")),
     Row("GET", "/web/institution", institution_only(), fixed("/web/institution")),
     Row("GET", "/web/clerk", (401, 403, 403, 403, 200, 200, 403), fixed("/web/clerk")),
-    # issue 17 (H4): the reports page and its JSON (a clerk's own region: another region's
+    # issue 17: the reports page and its JSON (a clerk's own region: another region's
     # clerk reads their own), and OIDC sign-in, not configured in this world
     Row("GET", "/reports", public(), fixed("/reports")),
     Row("GET", "/web/person", own_data(), fixed("/web/person")),
@@ -230,7 +230,7 @@ ROWS: tuple[Row, ...] = (
         lambda w: Call(f"/api/v1/persons/{w.child['psn_no']}/audit", owner=w.child)),
     Row("POST", "/api/v1/premiums/{premium_id}/reverse", operator_only(200),
         lambda w: Call(f"/api/v1/premiums/{w.premium()}/reverse")),
-    # region policies as dated versions (H3a)
+    # region policies as dated versions
     Row("GET", "/api/v1/policies/{admdvs}", operator_only(200), fixed("/api/v1/policies/542500")),
     Row("GET", "/api/v1/policies/{admdvs}/versions", operator_only(200),
         fixed("/api/v1/policies/542500/versions")),
@@ -287,7 +287,7 @@ ROWS: tuple[Row, ...] = (
         fixed("/api/v1/institution/daily-totals?from=2025-06-01&to=2025-06-01")),
     Row("GET", "/api/v1/institution/settlements", institution_only(),
         fixed("/api/v1/institution/settlements?date=2025-06-01")),
-    # 医保目录 (H1): the operator loads it; the operator or an institution looks it up
+    # 医保目录: the operator loads it; the operator or an institution looks it up
     Row("POST", "/api/v1/catalogue", operator_only(200),
         lambda w: Call("/api/v1/catalogue", {"items": [_CATALOGUE_ITEM]})),
     Row("GET", "/api/v1/catalogue/items", (401, 403, 403, 200, 403, 403, 200), _catalogue_item),

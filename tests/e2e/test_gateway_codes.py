@@ -81,6 +81,6 @@ def test_the_table_is_consistent():
         assert row.institution in ("hospital", "pharmacy", "any")
         assert row.exactly_once == (row.kind != "read"), infno
     # the settlement codes are counted, each under its own infno: the six v1 ones as
-    # before, and the inpatient 2303/2304/2305 (H6)
+    # before, and the inpatient 2303/2304/2305
     assert {row.metric for row in CODES.values() if row.metric} == {
         "2101", "2102", "2103", "2206", "2207", "2208", "2303", "2304", "2305"}

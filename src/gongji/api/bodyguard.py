@@ -31,7 +31,7 @@ GATEWAY_MAX_BYTES = 2 * 1024 * 1024
 # REST bodies are small JSON objects (the largest: a deduction order of 100 ids). No route
 # takes a file upload (no UploadFile or form anywhere), so none needs more.
 REST_MAX_BYTES = 1024 * 1024
-# The operator's catalogue load (POST /api/v1/catalogue, H1) is the exception: 5,000 items
+# The operator's catalogue load (POST /api/v1/catalogue) is the exception: 5,000 items
 # whose names may hold 200 Chinese characters (600 bytes) each come to about 3.8 MB.
 CATALOGUE_PATH = "/api/v1/catalogue"
 CATALOGUE_MAX_BYTES = 4 * 1024 * 1024

@@ -123,7 +123,7 @@ def _detail(conn: Connection, call: Call, query: Any) -> dict:
     return reconciliation.compare_detail(conn, call.fixmedins_code, query)
 
 
-# --- sign-in (9001/9002) and 2601 冲正 (H2a) --------------------------------------------------
+# --- sign-in (9001/9002) and 2601 冲正 --------------------------------------------------
 
 SIGN_IN = "9001"  # the one code an envelope's sign_no is not checked for
 
@@ -140,7 +140,7 @@ def _correct(conn: Connection, call: Call, request: correction.Correction) -> di
     return correction.correct(conn, call.fixmedins_code, call.msgid, request, call.now)
 
 
-# --- visits, fee lines, bills of lines, 5203 (H2b) --------------------------------------------
+# --- visits, fee lines, bills of lines, 5203 --------------------------------------------
 
 
 def _bill_or_batch(data: dict) -> Any:
@@ -157,22 +157,20 @@ def _bill_or_drugs(given: dict) -> Any:
     return fee_detail.parse_drug_bill(given)
 
 
-def _presettle_any(conn: Connection, call: Call, bill: Any) -> dict:
-    if isinstance(bill, Bill):
-        return _presettle(conn, call, bill)
-    presettle = (batches.presettle_batch if isinstance(bill, visit.BatchBill)
-                 else batches.presettle_drugs)
-    return presettle(conn, call.fixmedins_code, call.infno, call.msgid, bill, call.now,
-                     inst_type=call.institution)
+def _by_bill_form(v1: Callable, batch: Callable, drugs: Callable) -> Callable:
+    """One handler for the three forms a bill arrives in: v1 totals, a visit's batch of
+    lines (by mdtrt_id), a pharmacy's drug lines."""
+    def handler(conn: Connection, call: Call, bill: Any) -> dict:
+        if isinstance(bill, Bill):
+            return v1(conn, call, bill)
+        of_lines = batch if isinstance(bill, visit.BatchBill) else drugs
+        return of_lines(conn, call.fixmedins_code, call.infno, call.msgid, bill, call.now,
+                        inst_type=call.institution)
+    return handler
 
 
-def _settle_any(conn: Connection, call: Call, bill: Any) -> dict:
-    if isinstance(bill, Bill):
-        return _settle(conn, call, bill)
-    settle = (batches.settle_batch if isinstance(bill, visit.BatchBill)
-              else batches.settle_drugs)
-    return settle(conn, call.fixmedins_code, call.infno, call.msgid, bill, call.now,
-                  inst_type=call.institution)
+_presettle_any = _by_bill_form(_presettle, batches.presettle_batch, batches.presettle_drugs)
+_settle_any = _by_bill_form(_settle, batches.settle_batch, batches.settle_drugs)
 
 
 def _reverse_of_visit(conn: Connection, call: Call, ref: visit.SettlementRef) -> dict:
@@ -209,7 +207,7 @@ def _settlement_info(conn: Connection, call: Call, ref: visit.SettlementRef) -> 
     return inquiry.settlement_info(conn, call.fixmedins_code, ref)
 
 
-# --- inpatient stays (H6): 2401–2405, 2301–2305 ----------------------------------------------
+# --- inpatient stays: 2401–2405, 2301–2305 ----------------------------------------------
 
 
 def _stay_call(handler: Callable[..., dict], *, with_msgid: bool = False) -> Callable:

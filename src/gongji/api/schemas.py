@@ -132,6 +132,6 @@ class PremiumIn(Body):
 
 
 class QuotaIn(ChannelIn):
-    """共济额度 (H3b): yuan ≥ 0, parsed exactly by the domain (money.to_fen)."""
+    """共济额度: yuan ≥ 0, parsed exactly by the domain (money.to_fen)."""
 
     quota: Money

@@ -69,7 +69,7 @@ class AcctUsedFlag(StrEnum):
 
 
 class MidSetlFlag(StrEnum):
-    """mid_setl_flag 中途结算标志 (2303/2304, H6): a stay settles at discharge only."""
+    """mid_setl_flag 中途结算标志 (2303/2304): a stay settles at discharge only."""
 
     AT_DISCHARGE = "0"  # 出院结算
     MID_STAY = "1"  # 中途结算: refused, MID_SETTLEMENT_UNSUPPORTED
@@ -118,7 +118,7 @@ class ChrgitmLv(StrEnum):
 class FundPayType(StrEnum):
     """fund_pay_type 基金支付类型 (setldetail): the national code of the pooled fund that
     paid, by the patient's insutype. 310100 职工基本医疗保险统筹基金, 390100 城乡居民基本
-    医疗保险基金 (H2b)."""
+    医疗保险基金."""
 
     EMPLOYEE_POOLED = "310100"
     RESIDENT_POOLED = "390100"

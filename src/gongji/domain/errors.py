@@ -76,33 +76,33 @@ CATALOGUE: dict[str, tuple[int, str]] = {
     "PREMIUM_ALREADY_REVERSED": (409, "该代缴记录已撤销"),
     # queries
     "NOTICE_NOT_FOUND": (404, "通知不存在"),
-    # 共济额度 (helper's quota), H3b
+    # 共济额度 (helper's quota)
     "QUOTA_NOT_ENABLED": (409, "共济人所在统筹区未开通共济额度"),
     "QUOTA_EXCEEDS_BALANCE": (409, "各共济额度的剩余合计不能超过个人账户余额：{detail}"),
     "QUOTA_INSUFFICIENT": (409, "共济额度剩余不足：{detail}"),
-    # visits and fee lines (H2b: 2201–2205, 2206/2207 of a batch, pharmacy drugdetail)
+    # visits and fee lines (2201–2205, 2206/2207 of a batch, pharmacy drugdetail)
     "VISIT_NOT_FOUND": (404, "就诊记录不存在"),
     "VISIT_SETTLED": (409, "该就诊已有未撤销的结算，不能撤销挂号"),
     "VISIT_CANCELLED": (409, "该就诊已撤销挂号"),
     "BATCH_SETTLED": (409, "该收费批次已结算，费用明细不能变更或再次结算"),
     "NO_FEE_DETAIL": (422, "该收费批次没有待结算的费用明细"),
     "FEEDETL_SN_DUPLICATE": (409, "费用明细流水号重复：{detail}"),
-    # inpatient stays (住院, H6: 2401–2405, 2301–2305)
+    # inpatient stays (住院: 2401–2405, 2301–2305)
     "STAY_NOT_FOUND": (404, "住院记录不存在"),
     "STAY_STATE": (409, "住院状态不允许此操作：{detail}"),
     "NOT_A_STAY": (409, "该就诊不是住院，请使用门诊交易"),
     "NOT_OUTPATIENT": (409, "该就诊是住院，请使用住院交易（2301–2305）"),
     "MID_SETTLEMENT_UNSUPPORTED": (422, "不支持中途结算（mid_setl_flag 为 1）：请出院后结算"),
-    # catalogue (医保目录), H1
+    # catalogue (医保目录)
     "INVALID_CATALOGUE_ITEM": (422, "医保目录条目不合法：{detail}"),
     "CATALOGUE_ITEM_NOT_FOUND": (404, "医保目录中没有该项目"),
-    # v2 gateway envelope: sign-in (9001/9002) and 2601 冲正 (H2a)
+    # v2 gateway envelope: sign-in (9001/9002) and 2601 冲正
     "SIGN_NO_INVALID": (409, "签到编号无效：不是本机构当前的签到，或已签退、已过期"),
     "MSG_REVERSED": (409, "该报文号已被冲正（2601）作废，不能再使用"),
-    # region policies as dated versions (H3a)
+    # region policies as dated versions
     "INVALID_POLICY": (422, "政策规则不合法，未作任何变更：{detail}"),
     "POLICY_NOT_IN_FORCE": (409, "该统筹区在此日期没有生效的政策版本：{detail}"),
-    # sign-in through the province's identity service, OpenID Connect (H4)
+    # sign-in through the province's identity service, OpenID Connect
     "OIDC_NOT_CONFIGURED": (404, "未配置统一身份认证登录"),
     "OIDC_FAILED": (401, "统一身份认证登录未完成：{detail}"),
     "OIDC_NO_IDENTITY": (401, "统一身份认证未提供所需的身份信息：{detail}"),

@@ -268,7 +268,7 @@ class Origin:
     mdtrt_id: str | None = None
     chrg_bchno: str | None = None
     med_type: str | None = None
-    # The pooled fund's scene when not the institution's type: "inpatient" for a stay (H6).
+    # The pooled fund's scene when not the institution's type: "inpatient" for a stay.
     fund_scene: str | None = None
 
 

@@ -275,7 +275,7 @@ settlements = Table(
     Column("txn_id", BigInteger, nullable=False),
     Column("reversed_at", UtcDateTime),
     Column("reversal_txn_id", BigInteger),
-    # v2 (H2b, migration 0009): the visit and fee batch a hospital settled (2207 with
+    # v2 (migration 0009): the visit and fee batch a hospital settled (2207 with
     # mdtrt_id), and the 医疗类别; NULL for a v1 bill.
     Column("mdtrt_id", String(30)),
     Column("chrg_bchno", String(30)),
@@ -417,7 +417,7 @@ credits = Table(
 )
 
 
-# --- catalogue (医保目录), H1 / migration 0008 ----------------------------------------
+# --- catalogue (医保目录) (migration 0008) ----------------------------------------
 # One row per (admdvs, med_list_codg): a province's item (540000, 450000) holds for every
 # region of it unless the region has its own. Fractions are stored as exact integers on
 # both dialects (SQLite keeps NUMERIC as a float): 先行自付比例 in millionths, and the unit
@@ -444,7 +444,7 @@ catalogue_items = Table(
                     name="dates"),
 )
 
-# --- sign-ins (签到 9001/9002) and msgids spent by 2601 冲正 (migration 0010, H2a) -------------
+# --- sign-ins (签到 9001/9002) and msgids spent by 2601 冲正 (migration 0010) -------------
 
 # One row per 9001. A sign-in is current while it is not signed out (9002) and its
 # Asia/Shanghai day (sign_date) is today: real HIS sign in every morning.
@@ -480,7 +480,7 @@ spent_msgids = Table(
 )
 
 
-# --- visits (就诊) and fee lines (费用明细), H2b / migration 0009 ----------------------------
+# --- visits (就诊) and fee lines (费用明细) (migration 0009) ----------------------------
 # A hospital registers a visit (2201; we issue mdtrt_id), uploads its fee lines (2204) and
 # settles a batch (chrg_bchno) of them (2207). A visit line's settlement_id is set exactly
 # while a live settlement holds it: a reversal frees its lines, so the batch may settle
@@ -553,7 +553,7 @@ fee_lines = Table(
 )
 
 
-# --- 共济额度 (the helper's quota), H3b / migration 0012 --------------------------------
+# --- 共济额度 (the helper's quota) (migration 0012) --------------------------------
 # On the binding: the quota the helper set and what is left of it (NULL, NULL: no quota).
 # Guarded by the helper's personal account row: every write of these columns (setting a
 # quota, a draw, a refund) happens while that row is locked (repo.lock_accounts, or the
@@ -568,7 +568,7 @@ bindings.append_constraint(CheckConstraint(
     name="quota_within"))
 
 
-# --- region policies as dated versions (H3a, migration 0011) ---------------------------------
+# --- region policies as dated versions (migration 0011) ---------------------------------
 # One row per published change of a province's (540000) or a region's rules: only the rules
 # it sets, as canonical JSON (domain/policy.normalize_rules). Rows are never changed but
 # for `applied_at` (the auto-end sweep ran for it, once); the first row of each is the
@@ -597,7 +597,7 @@ persons.append_column(Column("previous_admdvs", String(6)))
 persons.append_column(Column("moved_at", UtcDateTime))
 
 
-# --- inpatient stays (住院), H6 / migration 0013 -----------------------------------------
+# --- inpatient stays (住院) (migration 0013) -----------------------------------------
 # A stay is a visit of kind "inpatient" (its mdtrt_id, msgid, patient, begntime, ipt_no in
 # ipt_otp_no, adm_dept in dept_code/dept_name, admission diagnoses in diseinfo); its lines
 # are fee_lines of that visit, and the visit row is the lock of the stay, as of any visit.

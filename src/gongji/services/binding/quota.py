@@ -42,7 +42,7 @@ def set_quota(ctx: Context, psn_no: str, binding_id: int, data: dict) -> dict:
             raise refuse("NO_ACCOUNT")
         account = repo.lock_accounts(conn, [person.account_id])[person.account_id]
         now = ctx.now()
-        # the helper's region's policy in force today (H3a: dated versions)
+        # the helper's region's policy in force today (dated versions)
         if not policy_on(conn, person.insuplc_admdvs, local_date(now)).mutual_aid_quota_enabled:
             raise refuse("QUOTA_NOT_ENABLED")
         _fits_balance(conn, row, quota_fen, account.balance_fen)

@@ -140,7 +140,7 @@ CHECKS = (
         GROUP BY s.id, s.setl_id, p.account_id HAVING SUM(p.amount_fen) <> 0
         ORDER BY s.setl_id, p.account_id""",
           lambda r: (f"结算 {r.setl_id}", f"账户 {r.account_id} 撤销后净额 {_y(r.net_fen)} 元")),
-    # 2601 冲正 (H2a): a msgid it spent never stands as a settlement.
+    # 2601 冲正: a msgid it spent never stands as a settlement.
     Check("spent_msgid_not_settled", "被冲正（2601）作废的报文号没有未撤销的结算", """
         SELECT s.setl_id, x.msgid, x.by_msgid
         FROM spent_msgids x JOIN settlements s
@@ -225,7 +225,7 @@ CHECKS = (
         ORDER BY k.txn_id""",
           lambda r: (f"分录 {r.txn_id}",
                      f"划入记录合计 {_y(r.credited_fen)} 元，过账 {_y(r.posted_fen)} 元")),
-    # 共济额度 (H3b): what remains of a quota lies within 0..quota, both set or neither.
+    # 共济额度: what remains of a quota lies within 0..quota, both set or neither.
     Check("quota_within", "共济额度的剩余在 0 与额度之间（额度与剩余同时有或同时无）", """
         SELECT id, quota_fen, quota_remaining_fen FROM bindings
         WHERE (quota_fen IS NULL) <> (quota_remaining_fen IS NULL)
@@ -246,7 +246,7 @@ CHECKS = (
           lambda r: (f"账户 {r.code}",
                      f"额度剩余合计 {_y(r.reserved_fen)} 元，余额 {_y(r.balance_fen)} 元"),
           advisory=True),
-    # 政策版本 (H3a): a settlement records the version it applied, one in force on its date.
+    # 政策版本: a settlement records the version it applied, one in force on its date.
     Check("settlement_policy_version", "每笔结算记载其所用的政策版本，且该版本存在、"
                                        "在结算日已生效", """
         SELECT s.setl_id, s.setl_date, s.policy_version, v.effective_from
@@ -258,7 +258,7 @@ CHECKS = (
                      f"政策版本 {r.policy_version} "
                      + ("不存在" if r.effective_from is None
                         else f"自 {r.effective_from} 起生效，晚于结算日 {r.setl_date}"))),
-    # Fee lines (H2b): a live settlement made of lines (a visit's batch, a pharmacy's
+    # Fee lines: a live settlement made of lines (a visit's batch, a pharmacy's
     # drugdetail) is exactly its lines; a reversed batch holds none (they were freed).
     Check("settlement_lines", "由费用明细结算的有效结算，其明细合计等于总额与四个部分；"
                               "已撤销的就诊结算不再占用明细", """
@@ -283,7 +283,7 @@ CHECKS = (
           lambda r: (f"结算 {r.setl_id}",
                      f"总额 {_y(r.medfee_sumamt_fen)} 元，明细 {r.n or 0} 条合计 "
                      f"{_y(r.total_fen)} 元" + ("（已撤销仍占用明细）" if r.reversed_at else ""))),
-    # Inpatient stays (H6): a stay's stored state agrees with its visit and its settlements
+    # Inpatient stays: a stay's stored state agrees with its visit and its settlements
     # (domain/stay.py: a live settlement only of a discharged stay, at most one; cancelled
     # exactly when its visit is), and the inpatient fund scene is a stay's and only a stay's.
     Check("stay_consistent", "住院状态与就诊、结算一致：有效结算仅属于已出院的住院且至多一笔，"
