@@ -23,9 +23,11 @@ money.to_fen as the client wrote it, never rounded through a float.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 
 from fastapi import APIRouter, Request
@@ -50,7 +52,8 @@ from gongji.domain.errors import DomainError, refuse
 from gongji.domain.money import json_default
 from gongji.services.clock import local
 from gongji.services.context import Context
-from gongji.services.idempotent import gateway_scope, run_once
+from gongji.services.batching import Job
+from gongji.services.idempotent import gateway_scope, job_for
 from gongji.services.settlement import correction, signin
 from gongji.services.settlement.signin import SIGN_NO_MAX
 from gongji.store.uow import UnitOfWork
@@ -148,54 +151,99 @@ def _answer(envelope: dict | None, msgid: str | None, output: dict | None,
     }
 
 
-def process(ctx: Context, caller_code: str, raw: bytes) -> tuple[int, dict]:
-    """Handle one envelope for the institution `caller_code`: (HTTP status, answer)."""
-    received = ctx.now()
-    msgid = row = envelope = None
+@dataclass
+class Exchange:
+    """One envelope on its way through: what was read of it, and, for an exactly-once
+    code, the job the batch writer runs (services/batching.py)."""
+
+    ctx: Context
+    received: datetime
+    envelope: dict | None = None
+    msgid: str | None = None
+    row: Code | None = None
+    job: Job | None = None
+    command: Callable[[UnitOfWork], dict] | None = None
+
+    def answered(self, output: dict) -> tuple[int, dict]:
+        observability.count_gateway(self.row.metric, None)
+        return 200, _answer(self.envelope, self.msgid, output, None, self.received, self.ctx)
+
+    def refused(self, exc: DomainError | DataError) -> tuple[int, dict]:
+        error = exc if isinstance(exc, DomainError) else errors.unstorable(exc)
+        observability.count_gateway(self.row.metric if self.row else None, error.code)
+        return 200, _answer(self.envelope, self.msgid, None, error, self.received, self.ctx)
+
+
+def accept(ctx: Context, caller_code: str, raw: bytes) -> Exchange | tuple[int, dict]:
+    """Read and check one envelope for the institution `caller_code`: an Exchange to run,
+    or the answer already (a refusal of its form)."""
+    ex = Exchange(ctx, ctx.now())
     try:
-        envelope = _envelope(raw)
-        msgid = _text(envelope, "msgid", 64)
+        ex.envelope = envelope = _envelope(raw)
+        ex.msgid = msgid = _text(envelope, "msgid", 64)
         infno = _text(envelope, "infno", 4)
-        row = CODES.get(infno)
+        ex.row = row = CODES.get(infno)
         if len(raw) > (row.max_body_bytes if row else MAX_BODY_BYTES):
             raise refuse("INVALID_INPUT", "报文过大")
         code = _text(envelope, "fixmedins_code", 30)
         if code != caller_code:
             error = refuse("INSTITUTION_MISMATCH")
-            return 403, _answer(envelope, msgid, None, error, received, ctx) | {
+            return 403, _answer(envelope, msgid, None, error, ex.received, ctx) | {
                 "code": error.code, "message": error.message}
         # Only a code we serve has an input shape to check: an unknown one is refused as
         # such, not for the shape of an input nobody defined.
         if row is None:
             raise refuse("INFNO_UNSUPPORTED", infno)
-        output = _run(ctx, row, code, msgid, envelope, received)
-        observability.count_gateway(row.metric, None)
-        return 200, _answer(envelope, msgid, output, None, received, ctx)
+        data = _input_of(envelope, row)
+        ex.command = _command(row, code, msgid, data, _sign_no(envelope), ex.received)
+        if row.exactly_once:
+            ex.job = _job(ctx, row, code, msgid, envelope, data, ex.command)
+        return ex
     except (DomainError, DataError) as exc:
-        error = exc if isinstance(exc, DomainError) else errors.unstorable(exc)
-        observability.count_gateway(row.metric if row else None, error.code)
-        return 200, _answer(envelope, msgid, None, error, received, ctx)
+        return ex.refused(exc)
 
 
-def _run(ctx: Context, row: Code, code: str, msgid: str, envelope: dict,
-         received: datetime) -> dict:
-    """Check the input, then run the code's handler: exactly once if it moves money."""
-    data = _input_of(envelope, row)
-    command = _command(row, code, msgid, data, _sign_no(envelope), received)
-    if not row.exactly_once:
-        return _read(ctx, command)
+def _job(ctx: Context, row: Code, code: str, msgid: str, envelope: dict, data: dict,
+         command: Callable[[UnitOfWork], dict]) -> Job:
+    """The exactly-once job of a money-moving code, keyed by (fixmedins_code, msgid)."""
     # A v1 form ({"data": {...}} alone) is keyed as before the whole input was read, so a
     # v1 retry that spans an upgrade still finds its first answer.
     keyed = data["data"] if row.takes == "input" and list(data) == ["data"] else data
     payload = {"infno": row.infno, "data": keyed,
                "mdtrtarea_admvs": envelope.get("mdtrtarea_admvs"),
                "insuplc_admdvs": envelope.get("insuplc_admdvs")}
-    return run_once(ctx, gateway_scope(code), msgid, payload, command)
+    return job_for(ctx, gateway_scope(code), msgid, payload, command, solo=row.alone)
 
 
-def _read(ctx: Context, command: Callable[[UnitOfWork], dict]) -> dict:
-    with ctx.read() as uow:
-        return command(uow)
+def finish(ex: Exchange) -> tuple[int, dict]:
+    """Run an accepted exchange here (a read, or an exactly-once job through the writer)."""
+    try:
+        if ex.job is not None:
+            return ex.answered(ex.ctx.batcher.run(ex.job))
+        with ex.ctx.read() as uow:
+            return ex.answered(ex.command(uow))
+    except (DomainError, DataError) as exc:
+        return ex.refused(exc)
+
+
+def process(ctx: Context, caller_code: str, raw: bytes) -> tuple[int, dict]:
+    """Handle one envelope for the institution `caller_code`: (HTTP status, answer)."""
+    ex = accept(ctx, caller_code, raw)
+    return ex if isinstance(ex, tuple) else finish(ex)
+
+
+async def process_async(ctx: Context, caller_code: str, raw: bytes) -> tuple[int, dict]:
+    """`process` for the event loop: an exactly-once job is handed to the writer and
+    awaited, with no thread of the pool held while it waits; a read runs in the pool."""
+    ex = accept(ctx, caller_code, raw)
+    if isinstance(ex, tuple):
+        return ex
+    if ex.job is None:
+        return await run_in_threadpool(finish, ex)
+    try:
+        return ex.answered(await asyncio.wrap_future(ctx.batcher.submit(ex.job)))
+    except (DomainError, DataError) as exc:
+        return ex.refused(exc)
 
 
 def _envelope(raw: bytes) -> dict:
@@ -218,7 +266,7 @@ def _envelope(raw: bytes) -> dict:
 async def call_service(request: Request, caller: Institution, ctx: Ctx) -> JSONResponse:
     """The envelope in, the answer out; which codes it serves is the table's (CODES)."""
     raw = await request.body()
-    status, answer = await run_in_threadpool(process, ctx, caller.subject, raw)
+    status, answer = await process_async(ctx, caller.subject, raw)
     if answer["err_code"]:
         request.state.error_code = answer["err_code"]
     return JSONResponse(answer, status_code=status)

@@ -68,6 +68,9 @@ class Code:
     # input object, for codes whose input holds other members (2203 mdtrtinfo, 2204
     # feedetail, 2101/2102 druginfo + drugdetail, 9001 signIn).
     takes: Literal["data", "input"] = "data"
+    # Runs in a batch of its own (services/batching.py): it reads another message's
+    # exactly-once record, which a shared batch would have claimed ahead of it.
+    alone: bool = False
 
     @property
     def exactly_once(self) -> bool:
@@ -224,7 +227,7 @@ _ROWS = (
     Code("9002", "session", "any", signin.parse_sign_out, _sign_out, None, "签退",
          takes="input"),
     Code("2601", "reversal", "any", correction.parse_correction, _correct, None,
-         "冲正（应答丢失后撤销原结算，或作废未结算的报文号）"),
+         "冲正（应答丢失后撤销原结算，或作废未结算的报文号）", alone=True),
     Code("1101", "read", "any", _credential, _person_info, None, "人员信息获取"),
     Code("2101", "read", "pharmacy", _bill_or_drugs, _presettle_any, "2101", "药店预结算",
          takes="input", max_body_bytes=MAX_DETAIL_BODY_BYTES),

@@ -1,13 +1,12 @@
-"""Run a money-moving command exactly once per (scope, key)."""
+"""Run a money-moving command exactly once per (scope, key): through the process's batch
+writer (services/batching.py), which claims the key, runs the command and keeps its
+answer in one transaction with the other commands of its batch."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from gongji.domain.errors import refuse
+from gongji.services.batching import Body, Job, Prepare
 from gongji.services.context import Context
 from gongji.store import idempotency
-from gongji.store.uow import UnitOfWork
 
 
 def gateway_scope(fixmedins_code: str) -> str:
@@ -16,26 +15,19 @@ def gateway_scope(fixmedins_code: str) -> str:
     return f"fsi:{fixmedins_code}"
 
 
+def job_for(ctx: Context, scope: str, key: str | None, payload: object, command: Body, *,
+            solo: bool = False, prepare: Prepare | None = None, hint: object = None) -> Job:
+    """The batch job of a command: its key, its request's hash and its body."""
+    req_hash = idempotency.request_hash(payload) if key is not None else ""
+    return Job(scope, key, req_hash, command, ctx.now(), solo=solo, prepare=prepare, hint=hint)
+
+
 def run_once(ctx: Context, scope: str, key: str | None, payload: object,
-             command: Callable[[UnitOfWork], dict]) -> dict:
-    """Run `command` in one unit of work, or return the first answer for this key.
+             command: Body, **batching: object) -> dict:
+    """Run `command` exactly once, or return the first answer for this key.
 
     A key reused with a different payload is refused; a key a correction (2601) spent
     before the message ran is refused as MSG_REVERSED.
     Refusals are not recorded: they moved nothing, so a retry simply runs again.
     """
-    with ctx.uow() as uow:
-        if key is not None:
-            req_hash = idempotency.request_hash(payload)
-            earlier = idempotency.claim(uow.conn, scope, key, req_hash, ctx.now())
-            if earlier is not None:
-                if earlier.request_hash == idempotency.SPENT:  # a 2601 named it first
-                    raise refuse("MSG_REVERSED")
-                if earlier.request_hash != req_hash:
-                    raise refuse("IDEMPOTENCY_CONFLICT")
-                return earlier.response
-        answer = command(uow)
-        if key is not None:
-            idempotency.store(uow.conn, scope, key, answer)
-        uow.commit()
-        return answer
+    return ctx.batcher.run(job_for(ctx, scope, key, payload, command, **batching))

@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, bindparam, delete, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -98,3 +98,43 @@ def store(conn: Connection, scope: str, key: str, response: dict) -> None:
     defer(conn, _STORE, {"w_scope": scope, "w_key": key,
                          "w_response": json.dumps(response, ensure_ascii=False,
                                                   default=json_default)})
+
+
+def claim_many(conn: Connection, claims: list[tuple[str, str, str, datetime]],
+               ) -> dict[tuple[str, str], Stored]:
+    """Claim many (scope, key, request hash, time) at once, in (scope, key) order - so that two
+    batches claiming overlapping keys wait for each other in one order, never in a cycle.
+    Returns the earlier records of the keys that were claimed before (one read for all)."""
+    if not claims:
+        return {}
+    ordered = sorted(claims)
+    claimed = {(row.scope, row.key) for row in conn.execute(
+        _CLAIM_MANY[conn.dialect.name],
+        [{"scope": s, "key": k, "request_hash": h, "response": "", "created_at": at}
+         for s, k, h, at in ordered])}
+    taken = [(s, k) for s, k, _, _ in ordered if (s, k) not in claimed]
+    return _earlier_many(conn, taken)
+
+
+_CLAIM_MANY = {name: insert_fn(idempotency).on_conflict_do_nothing(
+    index_elements=["scope", "key"]).returning(idempotency.c.scope, idempotency.c.key,
+                                               sort_by_parameter_order=True)
+    for name, insert_fn in (("postgresql", pg_insert), ("sqlite", sqlite_insert))}
+
+
+def _earlier_many(conn: Connection, keys: list[tuple[str, str]]) -> dict[tuple[str, str], Stored]:
+    if not keys:
+        return {}
+    rows = conn.execute(select(idempotency.c.scope, idempotency.c.key, idempotency.c.request_hash,
+                               idempotency.c.response)
+                        .where(tuple_(idempotency.c.scope, idempotency.c.key).in_(keys))).all()
+    return {(r.scope, r.key): Stored(r.request_hash, json.loads(r.response) if r.response else {})
+            for r in rows}
+
+
+def forget_many(conn: Connection, keys: list[tuple[str, str]]) -> None:
+    """Take back claims whose command was refused: a refusal keeps no record, so its retry
+    runs again (as run_once's rollback gives it)."""
+    if keys:
+        conn.execute(delete(idempotency).where(
+            tuple_(idempotency.c.scope, idempotency.c.key).in_(keys)))

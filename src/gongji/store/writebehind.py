@@ -52,6 +52,11 @@ def defer(conn: Connection, statement, params=None) -> None:  # noqa: ANN001
         queue.append((statement, params))
 
 
+def pending(conn: Connection) -> int:
+    """How many writes are queued, not yet sent."""
+    return len(conn.info.get(_QUEUE) or ())
+
+
 def flush(conn: Connection) -> None:
     """Send the queued writes in one round trip."""
     pending = _take(conn)
