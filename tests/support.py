@@ -153,3 +153,67 @@ def ok(answer: dict) -> dict:
     """The output of a successful gateway answer (fails the test with the error otherwise)."""
     assert answer["infcode"] == 0, f"{answer['err_code']}: {answer['err_msg']}"
     return answer["output"]
+
+
+# --- group commit: envelopes accepted, not yet run (tests/integration/test_batching*.py) -------
+# (imported here: this block is appended to the module, its top is not ours to edit)
+import threading  # noqa: E402
+from contextlib import contextmanager  # noqa: E402
+
+
+def envelope(code: str, infno: str, data: dict, msgid: str) -> bytes:
+    """The envelope World.call sends, as raw bytes for gateway.accept."""
+    return json.dumps({"infno": infno, "msgid": msgid, "mdtrtarea_admvs": "542500",
+                       "insuplc_admdvs": "542500", "fixmedins_code": code, "opter": "t",
+                       "inf_time": "2025-06-01 10:00:00", "input": {"data": data}}).encode()
+
+
+def accepted(world: World, code: str, infno: str, data: dict, msgid: str) -> gateway.Exchange:
+    """An envelope read and checked by the gateway, its exactly-once job not yet run: jobs
+    gathered this way can be run as one batch (batching.run_batch) or queued together."""
+    exchange = gateway.accept(world.ctx, code, envelope(code, infno, data, msgid))
+    assert not isinstance(exchange, tuple), exchange  # refused before it could run
+    assert exchange.job is not None, f"{infno} is not an exactly-once code"
+    return exchange
+
+
+def settlement_job(world: World, code: str, patient: dict, medfee: str, msgid: str,
+                   infno: str = "2207", inscp: str = "0"):  # noqa: ANN201 - a batching.Job
+    """The batch job of one settlement bill (all of it self-paid unless inscp is given)."""
+    return accepted(world, code, infno, World.bill(patient, medfee, inscp), msgid).job
+
+
+def ledger_violations(world: World) -> dict[str, int]:
+    """Every non-advisory `gongji verify` check that fails, with its count (empty: sound)."""
+    from gongji.services.operations.verify import verify
+
+    return {r.check.name: r.total for r in verify(world.ctx)
+            if r.violations and not r.check.advisory}
+
+
+@contextmanager
+def writer_held(*batchers):  # noqa: ANN002, ANN201 - services.batching.Batcher; yields Jobs
+    """Keep each batcher's writer busy in a batch of its own until the block ends, then free
+    them all at once: whatever is submitted meanwhile waits in the queues and forms the next
+    batches together, as the test chose, not as timing would have it."""
+    from gongji.services.batching import Job
+
+    started = [threading.Event() for _ in batchers]
+    release = threading.Event()
+
+    def holding(event: threading.Event):  # noqa: ANN202
+        def body(_uow: object) -> dict:
+            event.set()
+            release.wait(30)
+            return {}
+        return body
+
+    blockers = [Job("test:blocker", None, "", holding(event), datetime.now(UTC))
+                for event in started]
+    futures = [batcher.submit(job) for batcher, job in zip(batchers, blockers, strict=True)]
+    assert all(event.wait(30) for event in started), "a writer never started"
+    try:
+        yield blockers[0] if len(blockers) == 1 else blockers
+    finally:
+        release.set()
+        assert [future.result(30) for future in futures] == [{} for _ in futures]

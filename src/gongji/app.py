@@ -39,9 +39,13 @@ def create_app(settings: Settings, *, context: Context | None = None,
     ctx = context or Context(make_engine(settings.db_url))
     # The documentation pages are served by openapi.serve_docs from local files, not
     # FastAPI's own, which load Swagger UI and ReDoc from a CDN.
+    # FastAPI's native OpenTelemetry is off: the service's metrics are Prometheus and its
+    # logs JSON lines (api/observability.py); left on, it looks for global OTel providers
+    # on every request, finds none and does nothing.
     app = FastAPI(title="gongji 家庭共济", version="1.0",
                   description="家庭共济（门诊共济）个人账户：绑定、结算、代缴、查询与对账",
-                  docs_url=None, redoc_url=None)
+                  docs_url=None, redoc_url=None,
+                  telemetry={"tracing": False, "metrics": False, "logs": False})
     app.state.settings = settings
     app.state.ctx = ctx
     errors.install(app)
@@ -52,23 +56,25 @@ def create_app(settings: Settings, *, context: Context | None = None,
     app.add_middleware(SecurityHeaders, docs_paths=openapi.DOCS_PAGES)
     app.add_middleware(observability.RequestObserver)
 
+    # Coroutines: a plain function would be run (and its answer checked) in the thread pool.
     @app.get("/healthz", tags=["health"])
-    def healthz() -> dict:
+    async def healthz() -> dict:
         return {"status": "ok"}
 
     @app.get("/favicon.ico", include_in_schema=False)
-    def favicon() -> FileResponse:
+    async def favicon() -> FileResponse:
         """Browsers ask for it on every page that names no icon (JSON, the API's errors)."""
         return FileResponse(FAVICON, media_type="image/svg+xml",
                             headers={"Cache-Control": "public, max-age=86400"})
 
+    # The gateway first: routes are matched in order, and its one path carries the load.
+    app.include_router(gateway_router)
     app.include_router(operator_router)
     app.include_router(policies_router)
     app.include_router(credits_router)
     app.include_router(observability.router)
     app.include_router(person_router)
     app.include_router(binding_router)
-    app.include_router(gateway_router)
     app.include_router(account_router)
     app.include_router(premiums_router)
     app.include_router(hall_router)

@@ -106,11 +106,21 @@ def serve(db: DbOption = None,
         application.state.ctx.engine.dispose()
         _export_settings(settings)
         uvicorn.run("gongji.app:app_from_env", factory=True, workers=workers, host=host,
-                    port=port, log_level="warning", access_log=False, log_config=None)
+                    port=port, **server_options())
         return
-    # log_config=None: uvicorn's own lines go through the JSON handler as well.
-    uvicorn.run(application, host=host, port=port, log_level="warning", access_log=False,
-                log_config=None)
+    uvicorn.run(application, host=host, port=port, **server_options())
+
+
+def server_options() -> dict:
+    """How uvicorn serves: uvloop and httptools when installed (uvicorn[standard] brings
+    both, except where uvloop does not build: Windows), asyncio and h11 otherwise; and no
+    access log of its own (the app writes one JSON line per request, RequestObserver).
+    log_config=None: uvicorn's own lines go through the JSON handler as well."""
+    from importlib.util import find_spec
+
+    return {"loop": "uvloop" if find_spec("uvloop") else "asyncio",
+            "http": "httptools" if find_spec("httptools") else "h11",
+            "log_level": "warning", "access_log": False, "log_config": None}
 
 
 def _export_settings(settings: Settings) -> None:

@@ -16,7 +16,6 @@ contract's {"code", "message"}.
 
 from __future__ import annotations
 
-from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -97,12 +96,19 @@ class _GuardedBody:
         return message
 
     def _check_before_reading(self) -> None:
-        headers = Headers(scope=self._scope)
         if self._scope["path"].startswith(AUTHENTICATED_PREFIXES):
             try:
                 caller_of(self._scope)
             except DomainError as error:
                 raise BodyRefused(error) from None
-        declared = headers.get("content-length", "")
+        declared = _declared_length(self._scope)
         if declared.isdigit() and int(declared) > self._limit:
             raise BodyRefused(refuse("TOO_LARGE"))
+
+
+def _declared_length(scope: Scope) -> bytes:
+    """The first Content-Length, as Headers.get would find it (undecoded: only digits count)."""
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            return value
+    return b""

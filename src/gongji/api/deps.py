@@ -5,18 +5,22 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 
 from gongji.api.auth import Principal
 from gongji.services.binding.actor import Actor
 from gongji.services.context import Context
-from gongji.services.registry.policies import apply_due_once_a_day
+from gongji.services.registry.policies import apply_due_once_a_day, due_today
 
 
-def context(request: Request) -> Context:
+async def context(request: Request) -> Context:
     """The service context; the first call of each day first applies the policy versions
-    that took effect at midnight (auto-end, services/registry/policies.py)."""
+    that took effect at midnight (auto-end, services/registry/policies.py). A coroutine, so
+    that FastAPI does not hop to a thread for every request: whether the day's run is due
+    is a comparison made here, and only a due run (database work) goes to the pool."""
     ctx = request.app.state.ctx
-    apply_due_once_a_day(ctx)
+    if due_today(ctx):
+        await run_in_threadpool(apply_due_once_a_day, ctx)
     return ctx
 
 

@@ -54,7 +54,7 @@ from gongji.services.clock import local
 from gongji.services.context import Context
 from gongji.services.batching import Job
 from gongji.services.idempotent import gateway_scope, job_for
-from gongji.services.settlement import correction, signin
+from gongji.services.settlement import correction, prelock, signin
 from gongji.services.settlement.signin import SIGN_NO_MAX
 from gongji.store.uow import UnitOfWork
 
@@ -91,7 +91,7 @@ def _sign_no(envelope: dict) -> str | None:
     return value.strip()
 
 
-def _command(row: Code, code: str, msgid: str, data: dict, sign_no: str | None,
+def _command(row: Code, code: str, msgid: str, parsed: object, sign_no: str | None,
              received: datetime) -> Callable[[UnitOfWork], dict]:
     """The unit-of-work body for one transaction code; its input is checked here, before
     any unit of work starts. Inside it, before the handler (and, for an exactly-once code,
@@ -99,7 +99,6 @@ def _command(row: Code, code: str, msgid: str, data: dict, sign_no: str | None,
     first answer): the sign-in rule, and a msgid spent by 2601 is refused. The handler's
     time is the clock reading taken when the message arrived (refmsg_time)."""
     call = Call(code, row.infno, msgid, received, row.institution)
-    parsed = row.parse(data)
 
     def body(uow: UnitOfWork) -> dict:
         if sign_no is not None and row.infno != SIGN_IN:
@@ -195,9 +194,14 @@ def accept(ctx: Context, caller_code: str, raw: bytes) -> Exchange | tuple[int, 
         if row is None:
             raise refuse("INFNO_UNSUPPORTED", infno)
         data = _input_of(envelope, row)
-        ex.command = _command(row, code, msgid, data, _sign_no(envelope), ex.received)
+        parsed = row.parse(data)
+        ex.command = _command(row, code, msgid, parsed, _sign_no(envelope), ex.received)
         if row.exactly_once:
             ex.job = _job(ctx, row, code, msgid, envelope, data, ex.command)
+            if row.kind == "money":  # its rows read and locked with the batch's
+                ex.job.hint = prelock.hint_for(code, msgid, parsed, ex.received,
+                                               row.institution)
+                ex.job.prepare = prelock.prepare if ex.job.hint is not None else None
         return ex
     except (DomainError, DataError) as exc:
         return ex.refused(exc)

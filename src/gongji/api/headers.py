@@ -54,14 +54,47 @@ class SecurityHeaders:
             await self.app(scope, receive, _with_headers(send))
 
 
+def _encoded(csp: str) -> tuple[tuple[bytes, bytes], ...]:
+    """The raw header list an answer gets: the base headers, then its policy."""
+    pairs = {**BASE_HEADERS, "Content-Security-Policy": csp}
+    return tuple((name.lower().encode("latin-1"), value.encode("latin-1"))
+                 for name, value in pairs.items())
+
+
+# Built once: every answer gets one of these two, except the docs pages.
+_PAGE_HEADERS, _OTHER_HEADERS = _encoded(PAGE_CSP), _encoded(OTHER_CSP)
+
+
 def _protect(message: Message, csp: str | None) -> None:
-    headers = MutableHeaders(scope=message)
-    for name, value in BASE_HEADERS.items():
-        headers[name] = value
-    if csp is None:
-        is_html = headers.get("content-type", "").startswith("text/html")
-        csp = PAGE_CSP if is_html else OTHER_CSP
-    headers["Content-Security-Policy"] = csp
+    if csp is not None:
+        put_headers(message, _encoded(csp))
+        return
+    is_html = _header(message, b"content-type").startswith(b"text/html")
+    put_headers(message, _PAGE_HEADERS if is_html else _OTHER_HEADERS)
+
+
+def _header(message: Message, name: bytes) -> bytes:
+    """The first value of a header of a response start, as Headers.get finds it."""
+    for key, value in message.get("headers") or ():
+        if key == name:
+            return value
+    return b""
+
+
+def put_headers(message: Message, pairs: tuple[tuple[bytes, bytes], ...]) -> None:
+    """Set raw (lower-case) headers on a response start, exactly as MutableHeaders'
+    `headers[name] = value` does for each, in a new list (the app's own is left alone):
+    a header not there yet is appended, one already there is replaced in its place. The
+    common case (none there yet) is one scan and one list, with no Headers object."""
+    raw = message.get("headers") or []
+    names = [name for name, _ in pairs]
+    for key, _ in raw:
+        if key in names:
+            headers = MutableHeaders(scope=message)
+            for name, value in pairs:
+                headers[name.decode("latin-1")] = value.decode("latin-1")
+            return
+    message["headers"] = [*raw, *pairs]
 
 
 def _with_headers(send: Send) -> Send:

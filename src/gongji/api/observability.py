@@ -12,19 +12,20 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import sys
 import time
-import uuid
 from contextvars import ContextVar
 from datetime import UTC, datetime
 
 from fastapi import APIRouter
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
-from starlette.datastructures import MutableHeaders
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from gongji.api.headers import put_headers
 
 REQUEST_ID: ContextVar[str | None] = ContextVar("gongji_request_id", default=None)
 _GOOD_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
@@ -66,7 +67,18 @@ def request_id_from(scope: Scope) -> str:
             text = value.decode("latin-1").strip()
             if _GOOD_ID.match(text):
                 return text
-    return uuid.uuid4().hex
+    return new_request_id()
+
+
+# A version-4 UUID's fixed bits (RFC 9562): what uuid.uuid4().hex writes, without building a
+# UUID object, which costs several times the 16 random bytes themselves.
+_V4_CLEAR = ~((0xF000 << 64) | (0xC000 << 48))
+_V4_SET = (0x4000 << 64) | (0x8000 << 48)
+
+
+def new_request_id() -> str:
+    """A fresh id in uuid4().hex's form: 32 hex digits, 122 of its bits from os.urandom."""
+    return f"{int.from_bytes(os.urandom(16)) & _V4_CLEAR | _V4_SET:032x}"
 
 
 def _route(scope: Scope) -> str:
@@ -95,7 +107,7 @@ class RequestObserver:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                MutableHeaders(scope=message)["X-Request-ID"] = request_id
+                put_headers(message, ((b"x-request-id", request_id.encode("latin-1")),))
             await send(message)
 
         try:
@@ -113,15 +125,28 @@ class RequestObserver:
     def _record(scope: Scope, status: int, seconds: float) -> None:
         method, route = scope["method"], _route(scope)
         code = (scope.get("state") or {}).get("error_code")
-        LATENCY.labels(method, route).observe(seconds)
-        REQUESTS.labels(method, route, str(status)).inc()
+        _child(LATENCY, (method, route)).observe(seconds)
+        _child(REQUESTS, (method, route, status)).inc()
         if code:
-            REFUSALS.labels(code).inc()
+            _child(REFUSALS, (code,)).inc()
         fields = {"method": method, "route": route, "status": status,
                   "duration_ms": round(seconds * 1000, 2), "error_code": code}
         if route == "unmatched":  # the template says it all otherwise; never identifiers
             fields["path"] = masked_path(scope["path"])
         access_log.info("request", extra={"fields": fields})
+
+
+# Each metric's children by their labels: `.labels()` checks and converts its arguments and
+# takes a lock on every call; the child it returns is the same object each time (nothing
+# here ever removes one), so it is looked up once. As many entries as the metric has series.
+_CHILDREN: dict[tuple[object, tuple], object] = {}
+
+
+def _child(metric: Counter | Histogram, labels: tuple):  # noqa: ANN202
+    found = _CHILDREN.get((metric, labels))
+    if found is None:
+        found = _CHILDREN[(metric, labels)] = metric.labels(*(str(v) for v in labels))
+    return found
 
 
 def masked_path(path: str) -> str:
@@ -141,7 +166,10 @@ class JsonFormatter(logging.Formatter):
         entry.update(getattr(record, "fields", None) or {})
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry, ensure_ascii=False, default=str)
+        return _JSON.encode(entry)
+
+
+_JSON = json.JSONEncoder(ensure_ascii=False, default=str)  # json.dumps would make one per line
 
 
 def configure_logging(as_json: bool = True, level: int = logging.INFO) -> None:
@@ -152,3 +180,7 @@ def configure_logging(as_json: bool = True, level: int = logging.INFO) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # Neither format prints the caller's file and line, thread or process: not collecting
+    # them (the logging manual's "Optimization") halves the cost of the access log line.
+    logging._srcfile = None
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False

@@ -38,6 +38,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from prometheus_client import Counter, Histogram
 from sqlalchemy import Engine, event
 from sqlalchemy.exc import DBAPIError
 
@@ -46,6 +47,12 @@ from gongji.store import idempotency, writebehind
 from gongji.store.uow import UnitOfWork
 
 log = logging.getLogger("gongji.batch")
+
+# Exported at /metrics with the service's other metrics (the default registry).
+BATCH_SIZE = Histogram("gongji_batch_commands", "Commands per group-commit batch",
+                       buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256))
+BATCH_SECONDS = Histogram("gongji_batch_seconds", "Time to run and commit one batch")
+BATCH_SPLITS = Counter("gongji_batch_splits", "Batches split after a database error")
 
 Body = Callable[[UnitOfWork], dict]
 # A batch-wide step run before the commands: given the batch's connection and the hints
@@ -120,6 +127,7 @@ def _run_split(engine: Engine, jobs: list[Job], outcome: Outcome) -> None:
                 outcome.errors[jobs[0]] = error
                 return
             log.warning("batch of %d failed (%s); split", len(jobs), type(error).__name__)
+            BATCH_SPLITS.inc()
             half = len(jobs) // 2
             _run_split(engine, jobs[:half], outcome)
             _run_split(engine, jobs[half:], outcome)
@@ -267,11 +275,14 @@ class Batcher:
         return batch
 
     def _execute(self, batch: list[Job]) -> None:
+        BATCH_SIZE.observe(len(batch))
+        started = time.perf_counter()
         try:
             outcome = run_batch(self.engine, batch)
         except BaseException as error:  # noqa: BLE001 - every caller must hear back
             outcome = Outcome()
             outcome.errors.update({job: error for job in batch})
+        BATCH_SECONDS.observe(time.perf_counter() - started)
         for job in batch:
             if job in outcome.answers:
                 job.future.set_result(outcome.answers[job])

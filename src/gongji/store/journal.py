@@ -17,9 +17,11 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     bindparam,
+    case,
     func,
     insert,
     literal_column,
+    null,
     select,
     text,
     update,
@@ -27,6 +29,7 @@ from sqlalchemy import (
 
 from gongji.domain.errors import ensure
 from gongji.store import repo
+from gongji.store.held import Held, held
 from gongji.store.schema import accounts, journal_txns, postings
 from gongji.store.writebehind import defer
 
@@ -124,9 +127,35 @@ def _move_balances(conn: Connection, legs: list[Leg]) -> None:
     tracked = [{"m_account": leg.account_id, "m_amount": leg.amount_fen,
                 "m_after": leg.balance_after_fen}
                for leg in legs if leg.balance_after_fen is not None]
+    rows = held(conn)
+    if rows is not None and all(m["m_account"] in rows.accounts for m in tracked):
+        _move_held(conn, rows, tracked)
+        return
     for move in tracked:
         result = conn.execute(_MOVE_BALANCE, move)
         ensure(result.rowcount == 1, f"account {move['m_account']} moved under a held lock")
+
+
+# A batch's move of a row it holds: no answer is awaited (written behind), so the guard
+# cannot be a row count; a balance that is not the one expected becomes NULL instead,
+# which ck_accounts_personal_has_balance refuses, failing the batch at its next round trip.
+_MOVE_HELD = (update(accounts)
+              .where(accounts.c.id == bindparam("m_account"))
+              .values(balance_fen=case(
+                  (accounts.c.balance_fen + bindparam("m_amount") == bindparam("m_after"),
+                   bindparam("m_after")), else_=null())))
+
+
+def _move_held(conn: Connection, rows: Held, moves: list[dict]) -> None:
+    """Moves on accounts the batch holds (store/held.py): checked against the held
+    balance, which follows them, and written behind with the rest."""
+    for move in moves:
+        account = rows.accounts[move["m_account"]]
+        ensure(account.balance_fen + move["m_amount"] == move["m_after"] >= 0,
+               f"account {account.id} moved under a held lock")
+        account.balance_fen = move["m_after"]
+    if moves:
+        defer(conn, _MOVE_HELD, moves)
 
 
 def _net_moves(legs: list[Leg]) -> list[dict]:

@@ -21,6 +21,7 @@ from sqlalchemy import Connection, bindparam, case, select, update
 
 from gongji.domain.lifecycle import BindingStatus
 from gongji.domain.waterfall import spendable_fen
+from gongji.store.held import held
 from gongji.store.journal import Leg
 from gongji.store.schema import bindings
 from gongji.store.writebehind import defer
@@ -55,12 +56,30 @@ def read(conn: Connection, helper_ids: Iterable[int]) -> Reserves:
     helper_ids = sorted(set(helper_ids))
     if not helper_ids:
         return Reserves()
+    rows = held(conn)
+    if rows is not None and rows.quota_helpers.issuperset(helper_ids):
+        found = [(b, h, left) for b, (h, left) in rows.quotas.items() if h in helper_ids]
+    else:
+        found = [(r.id, r.helper_id, r.quota_remaining_fen)
+                 for r in conn.execute(_QUOTAS_OF_HELPERS, {"helper_ids": helper_ids})]
     remaining: dict[int, int] = {}
     reserved: dict[int, int] = {}
-    for row in conn.execute(_QUOTAS_OF_HELPERS, {"helper_ids": helper_ids}):
-        remaining[row.id] = row.quota_remaining_fen
-        reserved[row.helper_id] = reserved.get(row.helper_id, 0) + row.quota_remaining_fen
+    for binding_id, helper_id, left in found:
+        remaining[binding_id] = left
+        reserved[helper_id] = reserved.get(helper_id, 0) + left
     return Reserves(remaining, reserved)
+
+
+def hold_quotas(conn: Connection, helper_ids: Iterable[int]) -> None:
+    """A batch's read of these helpers' quotas, under their account locks, kept current
+    by `draw` for the rest of its transaction (store/held.py)."""
+    rows = held(conn)
+    helper_ids = sorted(set(helper_ids))
+    if rows is None or not helper_ids:
+        return
+    for r in conn.execute(_QUOTAS_OF_HELPERS, {"helper_ids": helper_ids}):
+        rows.quotas[r.id] = (r.helper_id, r.quota_remaining_fen)
+    rows.quota_helpers.update(helper_ids)
 
 
 def reserved_of(conn: Connection, person_id: int) -> int:
@@ -85,6 +104,12 @@ def draw(conn: Connection, draws: Iterable[tuple[int, int]],
             if binding_id in remaining and amount_fen > 0]
     if rows:
         defer(conn, _DRAW, rows)
+        kept = held(conn)
+        if kept is not None:
+            for row in rows:
+                if row["q_binding"] in kept.quotas:
+                    helper_id, left = kept.quotas[row["q_binding"]]
+                    kept.quotas[row["q_binding"]] = (helper_id, left - row["q_amount"])
 
 
 _raised = bindings.c.quota_remaining_fen + bindparam("q_amount")
@@ -104,6 +129,12 @@ def give_back(conn: Connection, legs: Iterable[Leg]) -> None:
             and leg.amount_fen > 0]
     if rows:
         conn.execute(_GIVE_BACK, rows)
+        kept = held(conn)
+        if kept is not None:  # capped at the quota set: read them afresh from here on
+            for row in rows:
+                helper = kept.quotas.pop(row["q_binding"], None)
+                if helper is not None:
+                    kept.quota_helpers.discard(helper[0])
 
 
 def set_quota(conn: Connection, binding_id: int, quota_fen: int) -> bool:

@@ -13,6 +13,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from gongji.domain.errors import refuse
 from gongji.domain.kinship import Relation
 from gongji.domain.lifecycle import BindingStatus
+from gongji.store.held import HeldAccount, held
 from gongji.store.schema import accounts, bindings, idempotency, institutions, kinships, persons
 
 _PERSON_COLS = (
@@ -23,7 +24,8 @@ _PERSON_COLS = (
 )
 
 
-def _person_query():
+def person_query():
+    """A person with their own account's id, status and balance."""
     return select(*_PERSON_COLS).select_from(
         persons.outerjoin(accounts, accounts.c.person_id == persons.c.id)
     )
@@ -31,11 +33,11 @@ def _person_query():
 
 # Statements on the settlement path are built once: building and hashing a statement
 # per call cost more CPU than the round trip it makes (bench/, profiled).
-_PERSON_BY = {column.name: _person_query().where(column == bindparam("key"))
+_PERSON_BY = {column.name: person_query().where(column == bindparam("key"))
               for column in (persons.c.psn_no, persons.c.certno, persons.c.card_no,
                              persons.c.id)}
 _PERSON_WITH_HOLDER = {
-    column.name: _person_query().where(or_(persons.c.psn_no == bindparam("psn_no"),
+    column.name: person_query().where(or_(persons.c.psn_no == bindparam("psn_no"),
                                            column == bindparam("cert_no")))
     for column in (persons.c.certno, persons.c.card_no)}
 
@@ -79,7 +81,7 @@ def persons_by_ids(conn: Connection, ids: Iterable[int]) -> dict[int, Row]:
     ids = list(set(ids))
     if not ids:
         return {}
-    rows = conn.execute(_person_query().where(persons.c.id.in_(ids))).all()
+    rows = conn.execute(person_query().where(persons.c.id.in_(ids))).all()
     return {row.id: row for row in rows}
 
 
@@ -88,6 +90,9 @@ _INSTITUTION_BY_CODE = select(institutions).where(
 
 
 def institution_by_code(conn: Connection, code: str) -> Row | None:
+    rows = held(conn)
+    if rows is not None and code in rows.institutions:
+        return rows.institutions[code]
     return conn.execute(_INSTITUTION_BY_CODE, {"code": code}).first()
 
 
@@ -106,8 +111,16 @@ def lock_accounts(conn: Connection, ids: Iterable[int]) -> dict[int, Row]:
     ids = sorted(set(ids))
     if not ids:
         return {}
+    rows = held(conn)
+    if rows is not None and all(i in rows.accounts for i in ids):  # a batch locked them
+        return {i: rows.accounts[i] for i in ids}
     query = _LOCK_ACCOUNTS if conn.dialect.name == "postgresql" else _ACCOUNT_ROWS
-    return {row.id: row for row in conn.execute(query, {"ids": ids})}
+    found = {row.id: row for row in conn.execute(query, {"ids": ids})}
+    if rows is not None:  # locked now, and current: the batch's from here on
+        for row in found.values():
+            rows.accounts[row.id] = HeldAccount(row.id, row.balance_fen, row.status)
+        return {i: rows.accounts[i] for i in found}
+    return found
 
 
 def lock_accounts_of(conn: Connection, person_ids: Iterable[int]) -> None:
@@ -136,6 +149,9 @@ def active_binding_ids(conn: Connection, binding_ids: Iterable[int]) -> set[int]
     binding_ids = sorted(set(binding_ids))
     if not binding_ids or conn.dialect.name != "postgresql":
         return set(binding_ids)
+    rows = held(conn)
+    if rows is not None and all(i in rows.active_bindings for i in binding_ids):
+        return set(binding_ids)  # read after the batch's locks (settlement/prelock.py)
     return set(conn.scalars(_ACTIVE_BINDINGS, {"ids": binding_ids}))
 
 

@@ -20,6 +20,8 @@ from contextlib import contextmanager
 
 from sqlalchemy import Connection, Engine, RootTransaction, event, exc
 
+from gongji.store.held import held
+
 _QUEUE = "gongji_write_behind"
 
 
@@ -92,8 +94,31 @@ def _take(conn: Connection) -> list:
 
 
 def _send(conn: Connection, pending: list) -> None:
-    for statement, params in pending:
+    """In a batch (store/held.py): each statement once, with every row queued for it (an
+    INSERT of many rows is one statement), in the order the statements were first queued.
+    A batch's settlements queue the same statements in the same order, so every row still
+    follows the rows it depends on (a settlement before its postings, postings before
+    their transaction row, one balance's moves in turn). Elsewhere: as queued."""
+    for statement, params in (_grouped(pending) if held(conn) is not None else pending):
         conn.execute(statement, params)
+
+
+def _grouped(pending: list) -> list:
+    groups: dict[tuple, list] = {}
+    for statement, params in pending:
+        rows = params if isinstance(params, list) else [params]
+        if not rows or rows[0] is None:
+            groups[(id(statement), len(groups), None)] = [statement, params]
+            continue
+        key = (id(statement), frozenset(rows[0]))
+        if key in groups and all(frozenset(row) == key[1] for row in rows):
+            groups[key][1].extend(rows)
+        elif key in groups:  # rows of another shape: in turn, after what came before
+            groups[(id(statement), len(groups), "alone")] = [statement, list(rows)]
+        else:
+            groups[key] = [statement, list(rows)]
+    return [(statement, rows[0] if len(rows) == 1 else rows)
+            for statement, rows in groups.values()]
 
 
 @contextmanager

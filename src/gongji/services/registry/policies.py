@@ -26,8 +26,9 @@ from __future__ import annotations
 import json
 import tomllib
 from datetime import date, datetime
+from weakref import WeakKeyDictionary
 
-from sqlalchemy import Connection, and_, insert, or_, select, update
+from sqlalchemy import Connection, Engine, and_, insert, or_, select, update
 
 from gongji.domain.codes import InsuStatus
 from gongji.domain.errors import DomainError, refuse
@@ -237,13 +238,29 @@ def _end_in_region(conn: Connection, region: str, version: int, now: datetime) -
 
 
 _LAST_DAY: dict[str, date] = {}  # database URL → the last day apply_due ran in this process
+_URL_OF: WeakKeyDictionary[Engine, str] = WeakKeyDictionary()  # rendered once per engine
 
 
 def apply_due_once_a_day(ctx: Context) -> None:
     """The lazy trigger: the first call of each day (per process and database) applies
     whatever became due at midnight; later calls that day cost one comparison."""
-    today = local_date(ctx.now())
-    key = ctx.engine.url.render_as_string(hide_password=True)
+    today = local_date(ctx.now())  # read before the run: a run across midnight counts for
+    key = _database(ctx.engine)    # the day it began, so the new day's call runs again
     if _LAST_DAY.get(key) != today:
         apply_due(ctx)
         _LAST_DAY[key] = today
+
+
+def due_today(ctx: Context) -> bool:
+    """Whether apply_due has yet to run today for this database in this process: no I/O,
+    so the event loop may ask it on every request and hand only a due run to a thread."""
+    return _LAST_DAY.get(_database(ctx.engine)) != local_date(ctx.now())
+
+
+def _database(engine: Engine) -> str:
+    """The key of a database: its URL without the password (two engines on one database
+    share their day)."""
+    key = _URL_OF.get(engine)
+    if key is None:
+        key = _URL_OF[engine] = engine.url.render_as_string(hide_password=True)
+    return key

@@ -7,6 +7,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from gongji.domain.fund import Accumulator, give_back
+from gongji.store.held import held
 from gongji.store.schema import fund_accumulators as acc_table
 from gongji.store.writebehind import defer
 
@@ -33,7 +34,11 @@ _CREATE_OR_LOCK = {"postgresql": _create_or_lock(pg_insert),
 def read(conn: Connection, person_id: int, year: int, scene: str, *, lock: bool) -> Accumulator:
     """The accumulator; with lock, the row is created if missing and held until commit.
 
-    Taken after the account locks, in every command, so the lock order is fixed."""
+    Taken after the account locks, in every command, so the lock order is fixed. A batch
+    that locked it already (store/held.py) has its current values."""
+    rows = held(conn)
+    if rows is not None and (person_id, year, scene) in rows.accumulators:
+        return Accumulator(*rows.accumulators[(person_id, year, scene)])
     if lock:
         row = conn.execute(_CREATE_OR_LOCK[conn.dialect.name], {
             "person_id": person_id, "year": year, "scene": scene, "deductible_used_fen": 0,
@@ -51,6 +56,10 @@ _WRITE = update(acc_table).where(
 
 
 def write(conn: Connection, person_id: int, year: int, scene: str, acc: Accumulator) -> None:
+    rows = held(conn)
+    if rows is not None and (person_id, year, scene) in rows.accumulators:
+        rows.accumulators[(person_id, year, scene)] = [acc.deductible_used_fen,
+                                                       acc.fund_paid_fen]
     defer(conn, _WRITE, {"w_person": person_id, "w_year": year, "w_scene": scene,
                          "deductible_used_fen": acc.deductible_used_fen,
                          "fund_paid_fen": acc.fund_paid_fen})

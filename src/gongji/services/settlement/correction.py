@@ -35,6 +35,7 @@ from gongji.domain.visit import VisitRef
 from gongji.services.idempotent import gateway_scope
 from gongji.services.settlement import settle, visits
 from gongji.store import idempotency
+from gongji.store.held import held
 from gongji.store.schema import institutions, settlements, spent_msgids
 
 # What each original code is undone as: (the code that undoes it, the institution type).
@@ -145,6 +146,12 @@ _SPENT_AT = (select(spent_msgids.c.msgid)
 
 def refuse_if_spent(conn: Connection, code: str, msgid: str) -> None:
     """An exactly-once message whose msgid a 2601 spent is refused, even once the
-    idempotency record that first said so has been purged (one indexed read)."""
+    idempotency record that first said so has been purged (one indexed read, or none
+    when the batch looked it up with its others: settlement/prelock.py)."""
+    rows = held(conn)
+    if rows is not None and (code, msgid) in rows.msgids_checked:
+        if (code, msgid) in rows.spent:
+            raise refuse("MSG_REVERSED")
+        return
     if conn.execute(_SPENT_AT, {"code": code, "msgid": msgid}).first() is not None:
         raise refuse("MSG_REVERSED")

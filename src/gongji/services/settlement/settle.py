@@ -32,6 +32,7 @@ from gongji.services.reads.views import relation_to_you
 from gongji.services.settlement import accumulators, evoucher, visit_store
 from gongji.services.settlement.output import person_info_output, settlement_output
 from gongji.store import quotas, repo
+from gongji.store.held import held
 from gongji.store.journal import (
     Leg,
     mark_reversed,
@@ -78,7 +79,9 @@ def patient_for(conn: Connection, bill: Bill, now: datetime) -> Row:
         column, cert_no = (("certno", bill.mdtrt_cert_no.strip().upper())
                            if bill.mdtrt_cert_type == CertType.ID_NUMBER
                            else ("card_no", bill.mdtrt_cert_no))
-        patient, holder = repo.person_and_holder(conn, bill.psn_no, column, cert_no)
+        patient, holder = _read_ahead(conn, bill.psn_no, column, cert_no)
+        if patient is None:
+            patient, holder = repo.person_and_holder(conn, bill.psn_no, column, cert_no)
     if patient is None or holder is None:
         raise refuse("PERSON_NOT_FOUND")
     if holder.id != patient.id:
@@ -88,6 +91,17 @@ def patient_for(conn: Connection, bill: Bill, now: datetime) -> Row:
     if bill.insutype is not None and bill.insutype != patient.insutype:
         raise refuse("INVALID_INPUT", "insutype 与参保险种不符")
     return patient
+
+
+def _read_ahead(conn: Connection, psn_no: str, column: str,
+                cert_no: str) -> tuple[Row | None, Row | None]:
+    """The patient as the batch read them (settlement/prelock.py), when the credential is
+    their own; (None, None) otherwise (the caller asks the database)."""
+    rows = held(conn)
+    patient = rows.persons.get(psn_no) if rows is not None else None
+    if patient is not None and getattr(patient, column) == cert_no:
+        return patient, patient
+    return None, None
 
 
 _HELPERS = (
@@ -109,7 +123,12 @@ def usable_helpers(conn: Connection, patient_id: int, inst_admdvs: str,
                    now: datetime) -> list[HelperAccount]:
     """Active bindings in deduction order, minus helpers that may not pay here now."""
     usable = []
-    for row in conn.execute(_HELPERS, {"patient_id": patient_id, "now": now}):
+    rows = held(conn)
+    if rows is not None and patient_id in rows.helpers:  # read by the batch, for any time
+        found = [row for row in rows.helpers[patient_id] if row.activated_at <= now]
+    else:
+        found = conn.execute(_HELPERS, {"patient_id": patient_id, "now": now})
+    for row in found:
         policy = policy_on(conn, row.insuplc_admdvs, local_date(now))  # the helper's region's
         if (row.psn_insu_stas == InsuStatus.INSURED and row.account_id is not None
                 and row.status == AccountStatus.NORMAL
@@ -224,6 +243,15 @@ def _insert_settlement(conn: Connection, setl_id: str, inst: Row, patient: Row, 
         mdtrt_id=origin.mdtrt_id, chrg_bchno=origin.chrg_bchno, med_type=origin.med_type,
         policy_version=policy_on(conn, patient.insuplc_admdvs, local_date(now)).version,
     )
+    rows = held(conn)
+    if rows is not None and (inst.fixmedins_code, msgid) in rows.msgids_checked:
+        if (inst.fixmedins_code, msgid) in rows.settled:  # see below
+            raise refuse("MSGID_ALREADY_SETTLED")
+        if rows.ids:  # ids drawn for the batch: nothing to wait for
+            settlement_id, txn_id = rows.ids.pop()
+            defer(conn, _INSERT_SETTLEMENT_WITH_IDS, values | {"id": settlement_id,
+                                                               "txn_id": txn_id})
+            return settlement_id, txn_id
     try:
         row = conn.execute(_INSERT_SETTLEMENT[conn.dialect.name], values).one()
     except IntegrityError as exc:
@@ -233,6 +261,9 @@ def _insert_settlement(conn: Connection, setl_id: str, inst: Row, patient: Row, 
             raise refuse("MSGID_ALREADY_SETTLED") from None
         raise
     return row.id, row.txn_id
+
+
+_INSERT_SETTLEMENT_WITH_IDS = insert(settlements).inline()
 
 
 # uq_settlements_institution_msgid as PostgreSQL and SQLite name it in the error.
