@@ -1,7 +1,8 @@
 """Group commit (services/batching.py) on SQLite and PostgreSQL: several exactly-once commands
 in one transaction, each answered on its own - a refusal refuses only its command, a database
 error fails only the command at fault, a failed COMMIT loses nothing, a repeated msgid is
-answered from its first answer, and bills on one helper in one batch see each other.
+answered from its first answer, and the commands of one batch see each other: bills on one
+helper or one patient, and a credit, a premium or a reversal between them.
 
 Jobs are built with gateway.accept (support.accepted) and run together by calling
 batching.run_batch, or queued on the Batcher while its writer is held busy (writer_held),
@@ -414,7 +415,13 @@ def test_every_caller_hears_back_when_the_batch_itself_breaks(world, scene, monk
 # --- commands of one batch see each other ---------------------------------------------------------
 
 
-def test_two_bills_on_one_helper_in_one_batch_see_each_other(world, scene, monkeypatch):
+@pytest.mark.parametrize("warm", [False, True], ids=["first-bills", "after-a-bill"])
+def test_two_bills_on_one_helper_in_one_batch_see_each_other(world, scene, monkeypatch, warm):
+    """"after-a-bill": a settlement committed before, so that the batch finds the system
+    accounts (fund, cash) made and cached - the first command of the batch reads them,
+    the next ones do not, and their writes queued behind must still go in order."""
+    if warm:
+        ok(world.settle(HOSPITAL, scene["niece"], "1.00", msgid="S-0"))
     attempts = _record_attempts(monkeypatch)
     wife = settlement_job(world, HOSPITAL, scene["wife"], "80.00", "S-1")
     son = settlement_job(world, HOSPITAL, scene["son"], "80.00", "S-2")
@@ -428,6 +435,7 @@ def test_two_bills_on_one_helper_in_one_batch_see_each_other(world, scene, monke
     with world.ctx.read() as uow:
         lowest = uow.conn.execute(select(func.min(postings.c.balance_after_fen))).scalar_one()
     assert lowest == 0  # no posting ever took an account below zero
+    assert _settled(world) == {"S-1": 1, "S-2": 1} | ({"S-0": 1} if warm else {})
     assert ledger_violations(world) == {}
 
 
@@ -496,9 +504,9 @@ def test_a_command_may_not_wait_for_another_from_inside_a_batch(world, scene):
             idempotency.c.key == "N-1")).first() is None
 
 
-def test_a_database_error_reaches_the_gateway_caller_as_an_error(world, scene):
-    """The route's view of the culprit: its future raises the database error (the others
-    were tested above); the writer is still there for the next command."""
+def test_a_database_error_reaches_its_caller_through_the_writer(world, scene):
+    """The caller's view of the culprit (what the gateway route awaits): its future raises the
+    database error; the writer goes on with the next command."""
     with world.ctx.uow() as uow:
         _trace("taken")(uow)
         uow.commit()

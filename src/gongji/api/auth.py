@@ -153,9 +153,12 @@ async def principal(request: Request) -> Principal:
 
 
 def require(*roles: str):  # noqa: ANN201
-    """Dependency: the caller, if their role is one of `roles`; 403 otherwise."""
+    """Dependency: the caller, if their role is one of `roles`; 403 otherwise. It reads the
+    caller itself rather than through Depends(principal): one dependency less for FastAPI
+    to solve on every request (caller_of decodes once per request either way)."""
 
-    async def dependency(caller: Annotated[Principal, Depends(principal)]) -> Principal:
+    async def dependency(request: Request) -> Principal:
+        caller = caller_of(request.scope)
         if caller.role not in roles:
             raise refuse("FORBIDDEN")
         return caller

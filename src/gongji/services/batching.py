@@ -149,6 +149,7 @@ def _attempt(engine: Engine, jobs: list[Job], outcome: Outcome) -> dict[Job, Dom
     refused: dict[Job, DomainError] = {}
     with UnitOfWork(engine) as uow:
         conn = uow.conn
+        writebehind.begin(conn, batch=True)
         keyed = [job for job in jobs if job.key is not None]
         earlier = idempotency.claim_many(
             conn, [(job.scope, job.key, job.request_hash, job.at) for job in keyed])

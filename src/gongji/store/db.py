@@ -21,6 +21,7 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False},
                                pool_size=pool_size, max_overflow=0)
         _tune_sqlite(engine)
+        writebehind.install(engine)  # a batch queues on SQLite too
         _writer_locks[engine] = threading.RLock()
         return engine
     engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size,

@@ -51,9 +51,11 @@ class Held:
     msgids_checked: set[tuple[str, str]] = field(default_factory=set)
     spent: set[tuple[str, str]] = field(default_factory=set)
     settled: set[tuple[str, str]] = field(default_factory=set)
-    # PostgreSQL: (settlement id, journal transaction id) drawn from their sequences for
-    # the batch, so a settlement's rows are all written behind, none awaited
+    # (settlement id, journal transaction id) for the batch's settlements, so that their
+    # rows are all written behind, none awaited. PostgreSQL: drawn from the sequences for
+    # the batch. SQLite: counted on from the largest ids (the batch is the one writer).
     ids: list[tuple[int, int]] = field(default_factory=list)
+    last_ids: list[int] | None = None  # SQLite: [settlement id, txn id] handed out last
 
 
 def held(conn: Connection) -> Held | None:

@@ -60,7 +60,34 @@ _MOVE_BALANCE = (update(accounts)
 
 def new_txn_id(conn: Connection) -> int:
     """Allocate the id first: postings are written before their transaction row."""
+    rows = held(conn)
+    if rows is not None and conn.dialect.name == "sqlite":
+        return batch_ids(conn, rows, settlement=False)[1]
     return conn.execute(select(_NEXT_TXN_ID[conn.dialect.name])).scalar_one()
+
+
+def batch_ids(conn: Connection, rows: Held, *, settlement: bool = True) -> tuple[int, int]:
+    """In a batch: (settlement id, journal transaction id) for a row written behind.
+
+    SQLite: the batch is the one writer, and its queued rows are not in the tables yet, so
+    ids are counted on from the largest in the tables when first asked. PostgreSQL: from
+    the ids the batch drew from the sequences (settlement/prelock.py), else drawn now."""
+    if conn.dialect.name == "sqlite":
+        if rows.last_ids is None:
+            rows.last_ids = list(conn.execute(_LAST_IDS).one())
+        rows.last_ids[1] += 1
+        if settlement:
+            rows.last_ids[0] += 1
+        return rows.last_ids[0], rows.last_ids[1]
+    if not rows.ids:
+        rows.ids.extend(tuple(r) for r in conn.execute(_MORE_IDS))
+    return rows.ids.pop()
+
+
+_LAST_IDS = text("SELECT (SELECT coalesce(max(id), 0) FROM settlements), "
+                 "(SELECT coalesce(max(id), 0) FROM journal_txns)")
+_MORE_IDS = text("SELECT nextval(pg_get_serial_sequence('settlements', 'id')), "
+                 "nextval('journal_txn_ids')")
 
 
 def next_txn_id_sql_by_dialect() -> dict[str, ColumnElement[int]]:

@@ -34,9 +34,10 @@ def install(engine: Engine) -> None:
             flush(conn)
 
 
-def begin(conn: Connection) -> None:
-    """Start queueing on this connection (PostgreSQL only)."""
-    if conn.dialect.name == "postgresql":
+def begin(conn: Connection, *, batch: bool = False) -> None:
+    """Start queueing on this connection: on PostgreSQL always; on SQLite for a batch,
+    whose queued rows go as one statement per kind of row (`_send`)."""
+    if batch or conn.dialect.name == "postgresql":
         conn.info[_QUEUE] = []
 
 
@@ -80,7 +81,8 @@ def commit(conn: Connection, transaction: RootTransaction) -> None:
     except BaseException:
         # Nothing was committed; leave the connection idle for the pool, as a
         # failed COMMIT sent on its own would.
-        conn.connection.driver_connection.rollback()
+        if conn.dialect.name == "postgresql":
+            conn.connection.driver_connection.rollback()
         raise
 
 
@@ -124,7 +126,11 @@ def _grouped(pending: list) -> list:
 @contextmanager
 def _pipeline(conn: Connection) -> Iterator[None]:
     """A psycopg pipeline; an error found at its sync is raised as SQLAlchemy's own
-    (IntegrityError etc.), as if the failing statement had run alone."""
+    (IntegrityError etc.), as if the failing statement had run alone. SQLite: no network,
+    nothing to pipeline."""
+    if conn.dialect.name != "postgresql":
+        yield
+        return
     import psycopg
 
     try:

@@ -22,7 +22,7 @@ from datetime import date
 
 from sqlalchemy import Connection, bindparam, or_, select
 
-from gongji.domain.errors import refuse
+from gongji.domain.errors import DomainError, refuse
 from gongji.domain.policy import RegionPolicy, apply_changes, build_policy
 from gongji.domain.policy_files import check_region, province_of, region_name
 from gongji.store.schema import policy_versions as pv
@@ -67,10 +67,50 @@ def _memo(conn: Connection) -> dict | None:
     return held[1]
 
 
+def read_ahead(conn: Connection, regions: set[str], day: date) -> None:
+    """The policies of many regions on `day`, looked up in one query and kept for the
+    transaction, as `policy_on` would keep each (a batch's settlements: one read for all
+    their patients' and helpers' regions). Unknown regions are left to policy_on."""
+    memo = _memo(conn)
+    wanted = sorted(r for r in regions if _known(r) and (r, day) not in (memo or {}))
+    if memo is None or not wanted:
+        return
+    names = sorted(set(wanted) | {province_of(r) for r in wanted})
+    rows = conn.execute(_ROWS_OF_MANY, {"names": names, "day": day}).all()
+    for admdvs in wanted:
+        mine = [r for r in rows if r.admdvs in (admdvs, province_of(admdvs))]
+        if mine:
+            memo[(admdvs, day)] = _policy_of_rows(conn, admdvs, mine)
+
+
+_ROWS_OF_MANY = (
+    select(pv.c.id, pv.c.admdvs, pv.c.effective_from, pv.c.published_at)
+    .where(pv.c.admdvs.in_(bindparam("names", expanding=True)),
+           pv.c.effective_from <= bindparam("day"))
+    .order_by(pv.c.effective_from, pv.c.id)
+)
+
+
+def _known(admdvs: str) -> bool:
+    try:
+        check_region(admdvs)
+    except DomainError:
+        return False
+    return True
+
+
 def _lookup(conn: Connection, admdvs: str, day: date) -> RegionPolicy:
     province = province_of(admdvs)
     rows = conn.execute(_ROWS_IN_FORCE, {"province": province, "region": admdvs,
                                          "day": day}).all()
+    return _policy_of_rows(conn, admdvs, rows, day)
+
+
+def _policy_of_rows(conn: Connection, admdvs: str, rows: list,
+                    day: date | None = None) -> RegionPolicy:
+    """The policy from the version rows in force (the province's and the region's, in
+    (effective_from, id) order), folded once per process for each such tuple."""
+    province = province_of(admdvs)
     if not rows:
         raise refuse("POLICY_NOT_IN_FORCE", f"{admdvs} {day.isoformat()}")
     ordered = [r for r in rows if r.admdvs == province] + [r for r in rows if r.admdvs == admdvs]

@@ -27,6 +27,7 @@ from gongji.domain.codes import CertType
 from gongji.domain.fee_detail import DrugBill
 from gongji.domain.lifecycle import BindingStatus
 from gongji.services.clock import local_date
+from gongji.services.policy import versions
 from gongji.store import quotas
 from gongji.store.held import HeldAccount, hold
 from gongji.store.repo import person_query
@@ -73,8 +74,20 @@ def prepare(conn: Connection, hints: list[Hint]) -> None:
     _lock_accumulators(conn, held, hints, patients)
     quotas.hold_quotas(conn, [h.helper_id for h in helpers] + patient_ids)
     _check_msgids(conn, held, hints)
-    if conn.dialect.name == "postgresql":
-        held.ids.extend(conn.execute(_NEXT_IDS, {"n": len(hints)}).all())
+    held.ids.extend(_next_ids(conn, len(hints)))
+    regions = {p.insuplc_admdvs for p in patients.values()} | {h.insuplc_admdvs
+                                                              for h in helpers}
+    for day in {local_date(h.now) for h in hints}:
+        versions.read_ahead(conn, regions, day)
+
+
+def _next_ids(conn: Connection, n: int) -> list[tuple[int, int]]:
+    """PostgreSQL: (settlement id, journal transaction id) for each settlement the batch
+    may write, in one round trip; handed out first to last (settle.py pops them). SQLite
+    counts on from the largest ids instead (store/journal.next_ids)."""
+    if conn.dialect.name != "postgresql":
+        return []
+    return [tuple(row) for row in conn.execute(_NEXT_IDS, {"n": n})][::-1]
 
 
 def _check_msgids(conn: Connection, held, hints: list[Hint]) -> None:  # noqa: ANN001

@@ -35,6 +35,7 @@ from gongji.store import quotas, repo
 from gongji.store.held import held
 from gongji.store.journal import (
     Leg,
+    batch_ids,
     mark_reversed,
     mirror_legs,
     new_txn_id,
@@ -247,12 +248,15 @@ def _insert_settlement(conn: Connection, setl_id: str, inst: Row, patient: Row, 
     if rows is not None and (inst.fixmedins_code, msgid) in rows.msgids_checked:
         if (inst.fixmedins_code, msgid) in rows.settled:  # see below
             raise refuse("MSGID_ALREADY_SETTLED")
-        if rows.ids:  # ids drawn for the batch: nothing to wait for
-            settlement_id, txn_id = rows.ids.pop()
-            defer(conn, _INSERT_SETTLEMENT_WITH_IDS, values | {"id": settlement_id,
-                                                               "txn_id": txn_id})
-            return settlement_id, txn_id
+        settlement_id, txn_id = batch_ids(conn, rows)  # nothing to wait for
+        defer(conn, _INSERT_SETTLEMENT_WITH_IDS, values | {"id": settlement_id,
+                                                           "txn_id": txn_id})
+        return settlement_id, txn_id
     try:
+        if rows is not None and conn.dialect.name == "sqlite":  # ids counted by the batch
+            values |= dict(zip(("id", "txn_id"), batch_ids(conn, rows), strict=True))
+            conn.execute(_INSERT_SETTLEMENT_WITH_IDS, values)
+            return values["id"], values["txn_id"]
         row = conn.execute(_INSERT_SETTLEMENT[conn.dialect.name], values).one()
     except IntegrityError as exc:
         # The msgid settled before and its idempotency record has been purged since (its
