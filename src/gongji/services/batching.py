@@ -109,6 +109,7 @@ def install_write_counter(engine: Engine) -> None:
 
 def run_batch(engine: Engine, jobs: Sequence[Job]) -> Outcome:
     """Run `jobs` in as few transactions as their faults allow (one when none)."""
+    install_write_counter(engine)
     outcome = Outcome()
     _run_split(engine, list(jobs), outcome)
     return outcome
@@ -166,6 +167,7 @@ def _attempt(engine: Engine, jobs: list[Job], outcome: Outcome) -> dict[Job, Dom
                 answers[job] = found.response
         _prepare(conn, live)
         for job in live:
+            writebehind.command_starts(conn)
             writes_before = _writes(conn)
             try:
                 answer = job.body(uow)

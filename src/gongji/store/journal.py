@@ -123,6 +123,10 @@ def post_batch(conn: Connection, txn_id: int, kind: str, legs: list[Leg], at: da
     zero, a chain of balances that does not add up."""
     legs = _balanced(legs)
     moves = _net_moves(legs)
+    rows = held(conn)
+    if rows is not None and moves and all(m["m_account"] in rows.accounts for m in moves):
+        _move_held(conn, rows, moves)  # a batch's held balances must follow the move
+        moves = []
     if conn.dialect.name == "postgresql":
         _move_set(conn, moves)
         defer(conn, _INSERT_POSTINGS_SET, _posting_arrays(txn_id, kind, legs, at))

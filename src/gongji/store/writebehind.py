@@ -44,6 +44,7 @@ def begin(conn: Connection, *, batch: bool = False) -> None:
 def end(conn: Connection) -> None:
     """Stop queueing and forget anything not sent (the unit of work is over)."""
     conn.info.pop(_QUEUE, None)
+    conn.info.pop(_STARTS, None)
 
 
 def defer(conn: Connection, statement, params=None) -> None:  # noqa: ANN001
@@ -53,6 +54,17 @@ def defer(conn: Connection, statement, params=None) -> None:  # noqa: ANN001
         conn.execute(statement, params)
     else:
         queue.append((statement, params))
+
+
+_STARTS = "gongji_write_behind_starts"
+
+
+def command_starts(conn: Connection) -> None:
+    """A batch's next command begins: where its writes start in the queue (`_send`
+    keeps each command's writes in their order)."""
+    queue = conn.info.get(_QUEUE)
+    if queue is not None:
+        conn.info.setdefault(_STARTS, []).append(len(queue))
 
 
 def pending(conn: Connection) -> int:
@@ -92,7 +104,11 @@ def _take(conn: Connection) -> list:
         return []
     pending = list(queue)
     queue.clear()  # before sending: the statements below must not flush again
-    return pending
+    starts = conn.info.pop(_STARTS, [])
+    # The commands whose writes are queued: from each start to the next (what comes
+    # before the first start is the rest of a command flushed part-way).
+    bounds = sorted({0, *(s for s in starts if s < len(pending)), len(pending)})
+    return [pending[a:b] for a, b in zip(bounds, bounds[1:], strict=False) if a < b]
 
 
 def _send(conn: Connection, pending: list) -> None:
@@ -101,26 +117,38 @@ def _send(conn: Connection, pending: list) -> None:
     A batch's settlements queue the same statements in the same order, so every row still
     follows the rows it depends on (a settlement before its postings, postings before
     their transaction row, one balance's moves in turn). Elsewhere: as queued."""
-    for statement, params in (_grouped(pending) if held(conn) is not None else pending):
+    if held(conn) is None:
+        ordered = [write for command in pending for write in command]
+    else:
+        ordered = _grouped(pending)
+    for statement, params in ordered:
         conn.execute(statement, params)
 
 
-def _grouped(pending: list) -> list:
-    groups: dict[tuple, list] = {}
-    for statement, params in pending:
-        rows = params if isinstance(params, list) else [params]
-        if not rows or rows[0] is None:
-            groups[(id(statement), len(groups), None)] = [statement, params]
-            continue
-        key = (id(statement), frozenset(rows[0]))
-        if key in groups and all(frozenset(row) == key[1] for row in rows):
-            groups[key][1].extend(rows)
-        elif key in groups:  # rows of another shape: in turn, after what came before
-            groups[(id(statement), len(groups), "alone")] = [statement, list(rows)]
-        else:
-            groups[key] = [statement, list(rows)]
-    return [(statement, rows[0] if len(rows) == 1 else rows)
-            for statement, rows in groups.values()]
+def _grouped(commands: list[list]) -> list:
+    """Merge the commands' writes into as few statements as keeps every command's own
+    writes in their order: each write joins the first group of its statement (and shape
+    of row) that comes after the group of the command's previous write, else starts a
+    new group at the end. Rows of one statement keep the commands' order, so one row's
+    changes (a balance, an accumulator) still apply in turn."""
+    groups: list[tuple[tuple, object, list]] = []
+    for command in commands:
+        position = -1
+        for statement, params in command:
+            rows = params if isinstance(params, list) else [params]
+            shape = frozenset(rows[0]) if rows and isinstance(rows[0], dict) else None
+            key = (id(statement), shape)
+            found = next((i for i in range(position + 1, len(groups))
+                          if groups[i][0] == key and shape is not None
+                          and all(frozenset(r) == shape for r in rows)), None)
+            if found is None:
+                groups.append((key, statement, list(rows) if shape is not None else params))
+                position = len(groups) - 1
+            else:
+                groups[found][2].extend(rows)
+                position = found
+    return [(statement, rows[0] if isinstance(rows, list) and len(rows) == 1 else rows)
+            for _, statement, rows in groups]
 
 
 @contextmanager
