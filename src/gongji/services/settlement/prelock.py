@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, bindparam, select, text
+from sqlalchemy import Connection, bindparam, select, text, tuple_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -158,16 +158,18 @@ def _lock_accumulators(conn: Connection, held, hints: list[Hint],  # noqa: ANN00
     if not keys:
         return
     insert_fn = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    statement = insert_fn(acc_table).on_conflict_do_update(
-        index_elements=["person_id", "year", "scene"],
-        set_={"deductible_used_fen": acc_table.c.deductible_used_fen},
-    ).returning(acc_table.c.person_id, acc_table.c.year, acc_table.c.scene,
-                acc_table.c.deductible_used_fen, acc_table.c.fund_paid_fen,
-                sort_by_parameter_order=True)
-    rows = conn.execute(statement, [
+    # Missing rows made, then all locked: no existing row is rewritten just to lock it.
+    conn.execute(insert_fn(acc_table).on_conflict_do_nothing(), [
         {"person_id": p, "year": y, "scene": s, "deductible_used_fen": 0, "fund_paid_fen": 0}
-        for p, y, s in keys]).all()
-    for row in rows:
+        for p, y, s in keys])
+    query = (select(acc_table.c.person_id, acc_table.c.year, acc_table.c.scene,
+                    acc_table.c.deductible_used_fen, acc_table.c.fund_paid_fen)
+             .where(tuple_(acc_table.c.person_id, acc_table.c.year,
+                           acc_table.c.scene).in_(keys))
+             .order_by(acc_table.c.person_id, acc_table.c.year, acc_table.c.scene))
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    for row in conn.execute(query):
         held.accumulators[(row.person_id, row.year, row.scene)] = [row.deductible_used_fen,
                                                                    row.fund_paid_fen]
 
