@@ -117,8 +117,7 @@ def claim_many(conn: Connection, claims: list[tuple[str, str, str, datetime]],
 
 
 _CLAIM_MANY = {name: insert_fn(idempotency).on_conflict_do_nothing(
-    index_elements=["scope", "key"]).returning(idempotency.c.scope, idempotency.c.key,
-                                               sort_by_parameter_order=True)
+    index_elements=["scope", "key"]).returning(idempotency.c.scope, idempotency.c.key)
     for name, insert_fn in (("postgresql", pg_insert), ("sqlite", sqlite_insert))}
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, bindparam, select, text, tuple_
+from sqlalchemy import Connection, bindparam, literal, select, text, tuple_, union_all
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -70,9 +70,10 @@ def prepare(conn: Connection, hints: list[Hint]) -> None:
         held.helpers.setdefault(patient_id, [])
     _lock_accounts(conn, held, [p.account_id for p in patients.values()]
                    + [h.account_id for h in helpers])
-    _check_bindings(conn, held, [h.id for h in helpers])
-    _lock_accumulators(conn, held, hints, patients)
+    # Under the locks: which bindings are still active (an unbinding takes the same lock
+    # first, so none can end before the batch commits), and their quotas.
     quotas.hold_quotas(conn, [h.helper_id for h in helpers] + patient_ids)
+    _lock_accumulators(conn, held, hints, patients)
     _check_msgids(conn, held, hints)
     held.ids.extend(_next_ids(conn, len(hints)))
     regions = {p.insuplc_admdvs for p in patients.values()} | {h.insuplc_admdvs
@@ -97,11 +98,14 @@ def _check_msgids(conn: Connection, held, hints: list[Hint]) -> None:  # noqa: A
     codes = sorted({code for code, _ in keys})
     msgids = sorted({msgid for _, msgid in keys})
     wanted = set(keys)
-    for table, found in ((spent_msgids, held.spent), (settlements, held.settled)):
-        query = (select(institutions.c.fixmedins_code, table.c.msgid)
-                 .join(institutions, institutions.c.id == table.c.institution_id)
-                 .where(institutions.c.fixmedins_code.in_(codes), table.c.msgid.in_(msgids)))
-        found.update(key for key in map(tuple, conn.execute(query)) if key in wanted)
+    query = union_all(*(
+        select(literal(name).label("kind"), institutions.c.fixmedins_code, table.c.msgid)
+        .join(institutions, institutions.c.id == table.c.institution_id)
+        .where(institutions.c.fixmedins_code.in_(codes), table.c.msgid.in_(msgids))
+        for name, table in (("spent", spent_msgids), ("settled", settlements))))
+    for kind, code, msgid in conn.execute(query):
+        if (code, msgid) in wanted:
+            (held.spent if kind == "spent" else held.settled).add((code, msgid))
     held.msgids_checked.update(keys)
 
 
@@ -130,8 +134,6 @@ _HELPERS = (
 _LOCK = (select(accounts.c.id, accounts.c.balance_fen, accounts.c.status)
          .where(accounts.c.id.in_(bindparam("ids", expanding=True)))
          .order_by(accounts.c.id))
-_ACTIVE = select(bindings.c.id).where(bindings.c.id.in_(bindparam("ids", expanding=True)),
-                                      bindings.c.status == BindingStatus.ACTIVE)
 
 
 def _lock_accounts(conn: Connection, held, ids: list[int | None]) -> None:  # noqa: ANN001
@@ -143,13 +145,6 @@ def _lock_accounts(conn: Connection, held, ids: list[int | None]) -> None:  # no
         held.accounts[row.id] = HeldAccount(row.id, row.balance_fen, row.status)
 
 
-def _check_bindings(conn: Connection, held, binding_ids: list[int]) -> None:  # noqa: ANN001
-    """Which bindings are still active now that the helpers' accounts are held: an
-    unbinding takes the same lock first, so none can end before the batch commits."""
-    if binding_ids:
-        held.active_bindings.update(conn.scalars(_ACTIVE, {"ids": sorted(set(binding_ids))}))
-
-
 def _lock_accumulators(conn: Connection, held, hints: list[Hint],  # noqa: ANN001
                        patients: dict) -> None:
     """Create the missing rows and lock all, in key order, in one statement."""
@@ -157,11 +152,6 @@ def _lock_accumulators(conn: Connection, held, hints: list[Hint],  # noqa: ANN00
                    for h in hints if h.psn_no in patients})
     if not keys:
         return
-    insert_fn = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    # Missing rows made, then all locked: no existing row is rewritten just to lock it.
-    conn.execute(insert_fn(acc_table).on_conflict_do_nothing(), [
-        {"person_id": p, "year": y, "scene": s, "deductible_used_fen": 0, "fund_paid_fen": 0}
-        for p, y, s in keys])
     query = (select(acc_table.c.person_id, acc_table.c.year, acc_table.c.scene,
                     acc_table.c.deductible_used_fen, acc_table.c.fund_paid_fen)
              .where(tuple_(acc_table.c.person_id, acc_table.c.year,
@@ -172,6 +162,17 @@ def _lock_accumulators(conn: Connection, held, hints: list[Hint],  # noqa: ANN00
     for row in conn.execute(query):
         held.accumulators[(row.person_id, row.year, row.scene)] = [row.deductible_used_fen,
                                                                    row.fund_paid_fen]
+    missing = [key for key in keys if key not in held.accumulators]
+    if missing:  # a first settlement of the year: made here, and so held by this batch
+        insert_fn = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+        conn.execute(insert_fn(acc_table).on_conflict_do_nothing(), [
+            {"person_id": p, "year": y, "scene": s, "deductible_used_fen": 0,
+             "fund_paid_fen": 0} for p, y, s in missing])
+        rows = conn.execute(query.where(tuple_(acc_table.c.person_id, acc_table.c.year,
+                                               acc_table.c.scene).in_(missing)))
+        for row in rows:
+            held.accumulators[(row.person_id, row.year, row.scene)] = [
+                row.deductible_used_fen, row.fund_paid_fen]
 
 
 def hint_for(fixmedins_code: str, msgid: str, bill: object, now: datetime,
