@@ -1,0 +1,184 @@
+"""The reads of a batch's prepare step (prelock.py), in two stages of one round trip each.
+
+PostgreSQL: each stage is a psycopg pipeline of plain SQL, fixed text with array
+parameters (`= ANY(...)`), so the server plans each statement once per connection
+(psycopg prepares a statement it has seen five times) and nothing is compiled per batch.
+SQLite: the same reads through SQLAlchemy Core (in process, a round trip costs nothing).
+
+Stage 1, before any lock: institutions, patients, their helpers in deduction order, the
+msgids a 2601 spent or that settled before, and PostgreSQL's ids for the batch.
+Stage 2, the locks: personal accounts in id order, then (under them) the bindings of
+those helpers that are still active with their quotas, then the fund accumulators in key
+order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC
+
+from sqlalchemy import Connection, bindparam, literal, select, tuple_, union_all
+
+from gongji.domain.lifecycle import BindingStatus
+from gongji.store.repo import person_query
+from gongji.store.schema import (
+    accounts,
+    bindings,
+    institutions,
+    persons,
+    settlements,
+    spent_msgids,
+)
+from gongji.store.schema import fund_accumulators as acc_table
+
+
+@dataclass
+class Before:
+    institutions: list
+    patients: list
+    helpers: list
+    marks: list  # (kind "spent" | "settled", fixmedins_code, msgid)
+    ids: list  # PostgreSQL: (settlement id, journal transaction id) per settlement
+
+
+@dataclass
+class Locked:
+    accounts: list  # (id, balance_fen, status), id order
+    bindings: list  # (id, helper_id, quota_remaining_fen): active, of the helpers
+    accumulators: list  # (person_id, year, scene, deductible_used_fen, fund_paid_fen)
+
+
+def before_locks(conn: Connection, codes: list[str], psn_nos: list[str],
+                 msgids: list[str], n: int) -> Before:
+    if conn.dialect.name == "postgresql":
+        insts, patients, helpers, marks, ids = _pipelined(conn, [
+            (_PG_INSTITUTIONS, {"codes": codes}), (_PG_PATIENTS, {"psn": psn_nos}),
+            (_PG_HELPERS, {"psn": psn_nos}),
+            (_PG_MARKS, {"codes": codes, "msgids": msgids}), (_PG_IDS, {"n": n})])
+        return Before(insts, patients, _utc(helpers, "activated_at"), marks,
+                      [tuple(r) for r in ids])
+    patients = conn.execute(_PATIENTS, {"psn_nos": psn_nos}).all()
+    ids = sorted({p.id for p in patients})
+    return Before(conn.execute(_INSTITUTIONS, {"codes": codes}).all(), patients,
+                  conn.execute(_HELPERS, {"ids": ids}).all() if ids else [],
+                  [tuple(r) for r in conn.execute(_marks(codes, msgids))] if msgids else [],
+                  [])
+
+
+def take_locks(conn: Connection, account_ids: list[int], helper_ids: list[int],
+               keys: list[tuple[int, int, str]]) -> Locked:
+    if conn.dialect.name == "postgresql":
+        return Locked(*_pipelined(conn, [
+            (_PG_LOCK_ACCOUNTS, {"ids": account_ids}),
+            (_PG_ACTIVE_BINDINGS, {"helpers": helper_ids}),
+            (_PG_LOCK_ACCUMULATORS, {"p": [k[0] for k in keys], "y": [k[1] for k in keys],
+                                     "s": [k[2] for k in keys]})]))
+    return Locked(
+        conn.execute(_ACCOUNTS, {"ids": account_ids}).all() if account_ids else [],
+        conn.execute(_ACTIVE, {"helpers": helper_ids}).all() if helper_ids else [],
+        conn.execute(accumulators_of(keys)).all() if keys else [])
+
+
+def accumulators_of(keys: list[tuple[int, int, str]]):  # noqa: ANN201
+    """The accumulators of these keys, in key order, locked on PostgreSQL."""
+    query = (select(acc_table.c.person_id, acc_table.c.year, acc_table.c.scene,
+                    acc_table.c.deductible_used_fen, acc_table.c.fund_paid_fen)
+             .where(tuple_(acc_table.c.person_id, acc_table.c.year,
+                           acc_table.c.scene).in_(keys))
+             .order_by(acc_table.c.person_id, acc_table.c.year, acc_table.c.scene))
+    return query.with_for_update()  # SQLite's compiler leaves FOR UPDATE out
+
+
+def _pipelined(conn: Connection, queries: list[tuple[str, dict]]) -> list[list]:
+    """Send every query, then wait once for all their rows (a psycopg pipeline)."""
+    from psycopg.rows import namedtuple_row
+
+    raw = conn.connection.driver_connection
+    cursors = []
+    with raw.pipeline():
+        for sql, params in queries:
+            cursor = raw.cursor(row_factory=namedtuple_row)
+            cursor.execute(sql, params)
+            cursors.append(cursor)
+    return [cursor.fetchall() for cursor in cursors]
+
+
+def _utc(rows: list, column: str) -> list:
+    """Timestamps are stored naive UTC (store/types.UtcDateTime): make them aware."""
+    return [row._replace(**{column: getattr(row, column).replace(tzinfo=UTC)}) for row in rows]
+
+
+# --- PostgreSQL: fixed text, arrays for sets -------------------------------------------------
+
+_INSTITUTION_COLUMNS = ", ".join(c.name for c in institutions.c)
+_PG_INSTITUTIONS = (f"SELECT {_INSTITUTION_COLUMNS} FROM institutions "
+                    "WHERE fixmedins_code = ANY(%(codes)s)")
+_PG_PATIENTS = """
+SELECT p.id, p.psn_no, p.certno, p.psn_name, p.insutype, p.insuplc_admdvs, p.psn_insu_stas,
+       p.card_no, a.id AS account_id, a.status AS account_status, a.balance_fen
+FROM persons p LEFT JOIN accounts a ON a.person_id = p.id
+WHERE p.psn_no = ANY(%(psn)s)"""
+_PG_HELPERS = f"""
+SELECT b.id, b.beneficiary_id, b.relation, b.activated_at, p.id AS helper_id, p.psn_no,
+       p.psn_name, p.certno, p.psn_insu_stas, p.insutype, p.insuplc_admdvs,
+       a.id AS account_id, a.status
+FROM bindings b JOIN persons p ON p.id = b.helper_id
+     LEFT JOIN accounts a ON a.person_id = p.id
+WHERE b.beneficiary_id IN (SELECT id FROM persons WHERE psn_no = ANY(%(psn)s))
+  AND b.status = '{BindingStatus.ACTIVE.value}'
+ORDER BY b.beneficiary_id, b.order_pos, b.activated_at, b.id"""
+_PG_MARKS = """
+SELECT 'spent' AS kind, i.fixmedins_code, s.msgid FROM spent_msgids s
+  JOIN institutions i ON i.id = s.institution_id
+  WHERE i.fixmedins_code = ANY(%(codes)s) AND s.msgid = ANY(%(msgids)s)
+UNION ALL
+SELECT 'settled', i.fixmedins_code, s.msgid FROM settlements s
+  JOIN institutions i ON i.id = s.institution_id
+  WHERE i.fixmedins_code = ANY(%(codes)s) AND s.msgid = ANY(%(msgids)s)"""
+_PG_IDS = ("SELECT nextval(pg_get_serial_sequence('settlements', 'id')) AS settlement_id, "
+           "nextval('journal_txn_ids') AS txn_id FROM generate_series(1, %(n)s)")
+_PG_LOCK_ACCOUNTS = ("SELECT id, balance_fen, status FROM accounts WHERE id = ANY(%(ids)s) "
+                     "ORDER BY id FOR UPDATE")
+_PG_ACTIVE_BINDINGS = (f"SELECT id, helper_id, quota_remaining_fen FROM bindings "
+                       f"WHERE helper_id = ANY(%(helpers)s) "
+                       f"AND status = '{BindingStatus.ACTIVE.value}'")
+_PG_LOCK_ACCUMULATORS = """
+SELECT f.person_id, f.year, f.scene, f.deductible_used_fen, f.fund_paid_fen
+FROM fund_accumulators f
+JOIN unnest(%(p)s::bigint[], %(y)s::int[], %(s)s::text[]) AS k(person_id, year, scene)
+  USING (person_id, year, scene)
+ORDER BY f.person_id, f.year, f.scene
+FOR UPDATE OF f"""
+
+# --- SQLite: the same through SQLAlchemy Core -------------------------------------------------
+
+_INSTITUTIONS = select(institutions).where(
+    institutions.c.fixmedins_code.in_(bindparam("codes", expanding=True)))
+_PATIENTS = person_query().where(persons.c.psn_no.in_(bindparam("psn_nos", expanding=True)))
+_HELPERS = (
+    select(bindings.c.id, bindings.c.beneficiary_id, bindings.c.relation,
+           bindings.c.activated_at, persons.c.id.label("helper_id"), persons.c.psn_no,
+           persons.c.psn_name, persons.c.certno, persons.c.psn_insu_stas, persons.c.insutype,
+           persons.c.insuplc_admdvs, accounts.c.id.label("account_id"), accounts.c.status)
+    .select_from(bindings.join(persons, persons.c.id == bindings.c.helper_id)
+                 .outerjoin(accounts, accounts.c.person_id == persons.c.id))
+    .where(bindings.c.beneficiary_id.in_(bindparam("ids", expanding=True)),
+           bindings.c.status == BindingStatus.ACTIVE)
+    .order_by(bindings.c.beneficiary_id, bindings.c.order_pos, bindings.c.activated_at,
+              bindings.c.id)
+)
+_ACCOUNTS = (select(accounts.c.id, accounts.c.balance_fen, accounts.c.status)
+             .where(accounts.c.id.in_(bindparam("ids", expanding=True)))
+             .order_by(accounts.c.id))
+_ACTIVE = (select(bindings.c.id, bindings.c.helper_id, bindings.c.quota_remaining_fen)
+           .where(bindings.c.helper_id.in_(bindparam("helpers", expanding=True)),
+                  bindings.c.status == BindingStatus.ACTIVE))
+
+
+def _marks(codes: list[str], msgids: list[str]):  # noqa: ANN202
+    return union_all(*(
+        select(literal(name).label("kind"), institutions.c.fixmedins_code, table.c.msgid)
+        .join(institutions, institutions.c.id == table.c.institution_id)
+        .where(institutions.c.fixmedins_code.in_(codes), table.c.msgid.in_(msgids))
+        for name, table in (("spent", spent_msgids), ("settled", settlements))))
+
