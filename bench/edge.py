@@ -8,6 +8,10 @@ no server and no socket, on requests that stop before the database.
 
 The access log goes through the JSON formatter to /dev/null, as `serve` formats it. Prints
 CPU microseconds per request (the best of --rounds, each of --requests) for each path.
+
+--http: the same two requests through `gongji serve` (one process: uvloop, httptools, the
+log to a file) driven by wrk over keep-alive connections; prints the server process's CPU
+microseconds per request and the rate (which the client, on the same cores, holds down).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import asyncio
 import json
 import logging
 import os
+import subprocess
 import tempfile
 import time
 from datetime import UTC, datetime
@@ -100,12 +105,58 @@ async def _measure(app, requests: int, rounds: int) -> dict[str, float]:  # noqa
     return best
 
 
+def _cpu_s(pid: int) -> float:
+    """User and system CPU seconds of a process so far (/proc/<pid>/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _wrk(url: str, seconds: int, connections: int, script: Path | None) -> int:
+    from bench.service import wrk_binary
+
+    args = [wrk_binary(), "-t1", f"-c{connections}", f"-d{seconds}s", url]
+    out = subprocess.run(args + (["-s", str(script)] if script else []), capture_output=True,
+                         text=True, check=True).stdout
+    if "Non-2xx" in out:
+        raise RuntimeError(f"wrk saw refusals:\n{out}")
+    return int(next(line for line in out.splitlines() if "requests in" in line).split()[0])
+
+
+def over_http(seconds: int, connections: int) -> dict[str, dict]:
+    from bench.service import ADMIN_TOKEN, SECRET_KEY, Service
+
+    key = Settings(admin_token=ADMIN_TOKEN, secret_key=SECRET_KEY).signing_key
+    token, _ = issue_token(key, "institution", HOSPITAL, 3600, datetime.now(UTC))
+    found = {}
+    with tempfile.TemporaryDirectory() as folder:
+        script = Path(folder) / "edge.lua"
+        script.write_text(f'wrk.method = "POST"\nwrk.body = [[{_envelope().decode()}]]\n'
+                          'wrk.headers["Content-Type"] = "application/json"\n'
+                          f'wrk.headers["Authorization"] = "Bearer {token}"\n')
+        with Service(f"sqlite:///{folder}/edge.db", 1, Path(folder) / "serve.log") as served:
+            for name, path, lua in (("gateway", GATEWAY, script), ("healthz", "/healthz", None)):
+                _wrk(served.base + path, 1, connections, lua)  # warm
+                before = _cpu_s(served.proc.pid)
+                answered = _wrk(served.base + path, seconds, connections, lua)
+                spent = _cpu_s(served.proc.pid) - before
+                found[name] = {"server_cpu_us": round(spent / answered * 1e6, 1),
+                               "per_s": round(answered / seconds)}
+    return found
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.edge", description=__doc__.split("\n")[0])
     parser.add_argument("--requests", type=int, default=5000)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--loop", choices=("asyncio", "uvloop"), default="uvloop")
+    parser.add_argument("--http", action="store_true", help="through gongji serve and wrk")
+    parser.add_argument("--seconds", type=int, default=6, help="--http: per path")
+    parser.add_argument("--connections", type=int, default=8, help="--http: wrk's")
     args = parser.parse_args(argv)
+    if args.http:
+        print(json.dumps(over_http(args.seconds, args.connections)
+                         | {"connections": args.connections}, ensure_ascii=False))
+        return
     with tempfile.TemporaryDirectory() as folder:
         app = _app(Path(folder))
         if args.loop == "uvloop":

@@ -108,12 +108,18 @@ def _make_missing_accumulators(conn: Connection, held: Held, keys: list) -> None
     if not missing:
         return
     insert_fn = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    conn.execute(insert_fn(acc_table).on_conflict_do_nothing(), [
-        {"person_id": p, "year": y, "scene": s, "deductible_used_fen": 0, "fund_paid_fen": 0}
-        for p, y, s in missing])
-    for row in conn.execute(accumulators_of(missing)):
-        held.accumulators[(row.person_id, row.year, row.scene)] = [row.deductible_used_fen,
-                                                                   row.fund_paid_fen]
+    made = conn.execute(
+        insert_fn(acc_table).on_conflict_do_nothing().returning(
+            acc_table.c.person_id, acc_table.c.year, acc_table.c.scene),
+        [{"person_id": p, "year": y, "scene": s, "deductible_used_fen": 0, "fund_paid_fen": 0}
+         for p, y, s in missing]).all()
+    for row in made:  # made by this batch: held until it commits
+        held.accumulators[(row.person_id, row.year, row.scene)] = [0, 0]
+    raced = [key for key in missing if key not in held.accumulators]
+    if raced:  # made by another transaction since the lock above: lock them now
+        for row in conn.execute(accumulators_of(raced)):
+            held.accumulators[(row.person_id, row.year, row.scene)] = [
+                row.deductible_used_fen, row.fund_paid_fen]
 
 
 def hint_for(fixmedins_code: str, msgid: str, bill: object, now: datetime,
