@@ -40,7 +40,6 @@ from datetime import datetime
 
 from prometheus_client import Counter, Histogram
 from sqlalchemy import Engine, event
-from sqlalchemy.exc import DBAPIError
 
 from gongji.domain.errors import DomainError, refuse
 from gongji.store import idempotency, writebehind

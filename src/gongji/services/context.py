@@ -13,7 +13,6 @@ from gongji.services.batching import Batcher
 from gongji.services.clock import utc_now
 from gongji.store.uow import UnitOfWork
 
-
 _MADE = threading.Lock()
 
 

@@ -71,15 +71,34 @@ def read_ahead(conn: Connection, regions: set[str], day: date) -> None:
     """The policies of many regions on `day`, looked up in one query and kept for the
     transaction, as `policy_on` would keep each (a batch's settlements: one read for all
     their patients' and helpers' regions). Unknown regions are left to policy_on."""
+    wanted = not_yet_read(conn, regions, day)
+    if wanted:
+        keep_read(conn, wanted, day, conn.execute(
+            _ROWS_OF_MANY, {"names": rows_to_read(wanted), "day": day}).all())
+
+
+def not_yet_read(conn: Connection, regions: set[str], day: date) -> list[str]:
+    """Of these regions, the known ones whose policy on `day` this transaction has not
+    read yet (none outside a transaction)."""
     memo = _memo(conn)
-    wanted = sorted(r for r in regions if _known(r) and (r, day) not in (memo or {}))
-    if memo is None or not wanted:
-        return
-    names = sorted(set(wanted) | {province_of(r) for r in wanted})
-    rows = conn.execute(_ROWS_OF_MANY, {"names": names, "day": day}).all()
-    for admdvs in wanted:
+    if memo is None:
+        return []
+    return sorted(r for r in regions if _known(r) and (r, day) not in memo)
+
+
+def rows_to_read(regions: list[str]) -> list[str]:
+    """The admdvs whose version rows make these regions' policies: theirs and their
+    provinces'."""
+    return sorted(set(regions) | {province_of(r) for r in regions})
+
+
+def keep_read(conn: Connection, regions: list[str], day: date, rows: list) -> None:
+    """Fold the version rows read for `regions` (id, admdvs, effective_from, published_at;
+    in (effective_from, id) order) and keep each policy for the transaction."""
+    memo = _memo(conn)
+    for admdvs in regions:
         mine = [r for r in rows if r.admdvs in (admdvs, province_of(admdvs))]
-        if mine:
+        if mine and memo is not None:
             memo[(admdvs, day)] = _policy_of_rows(conn, admdvs, mine)
 
 

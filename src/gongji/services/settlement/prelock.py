@@ -63,17 +63,21 @@ def prepare(conn: Connection, hints: list[Hint]) -> None:
     held.ids.extend(read.ids[::-1])  # settle.py pops them: first to last
     accumulator_keys = sorted({(patients[h.psn_no].id, local_date(h.now).year, h.scene)
                                for h in hints if h.psn_no in patients})
+    regions = ({p.insuplc_admdvs for p in patients.values()}
+               | {h.insuplc_admdvs for h in read.helpers})
+    days = sorted({local_date(h.now) for h in hints})
+    policies = versions.not_yet_read(conn, regions, days[0]) if len(days) == 1 else []
     locked = take_locks(
         conn,
         sorted({i for i in [p.account_id for p in patients.values()]
                 + [h.account_id for h in read.helpers] if i is not None}),
         sorted({h.helper_id for h in read.helpers} | {p.id for p in patients.values()}),
-        accumulator_keys)
+        accumulator_keys, (versions.rows_to_read(policies), days[0]) if policies else None)
     _hold(held, locked, {h.helper_id for h in read.helpers} | {p.id for p in patients.values()})
     _make_missing_accumulators(conn, held, accumulator_keys)
-    regions = ({p.insuplc_admdvs for p in patients.values()}
-               | {h.insuplc_admdvs for h in read.helpers})
-    for day in {local_date(h.now) for h in hints}:
+    if locked.policy_rows is not None:
+        versions.keep_read(conn, policies, days[0], locked.policy_rows)
+    for day in days:  # what the round trip above did not read (SQLite; a batch at midnight)
         versions.read_ahead(conn, regions, day)
 
 

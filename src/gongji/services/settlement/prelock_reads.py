@@ -15,7 +15,7 @@ order.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, date
 
 from sqlalchemy import Connection, bindparam, literal, select, tuple_, union_all
 
@@ -46,6 +46,7 @@ class Locked:
     accounts: list  # (id, balance_fen, status), id order
     bindings: list  # (id, helper_id, quota_remaining_fen): active, of the helpers
     accumulators: list  # (person_id, year, scene, deductible_used_fen, fund_paid_fen)
+    policy_rows: list | None = None  # PostgreSQL: the version rows asked for, if any
 
 
 def before_locks(conn: Connection, codes: list[str], psn_nos: list[str],
@@ -66,13 +67,23 @@ def before_locks(conn: Connection, codes: list[str], psn_nos: list[str],
 
 
 def take_locks(conn: Connection, account_ids: list[int], helper_ids: list[int],
-               keys: list[tuple[int, int, str]]) -> Locked:
+               keys: list[tuple[int, int, str]],
+               policy: tuple[list[str], date] | None = None) -> Locked:
+    """PostgreSQL: with the locks, the missing accumulators are made (no existing row is
+    touched: ON CONFLICT DO NOTHING) and, when `policy` names admdvs and a day, their
+    policy version rows are read, all in the one round trip."""
     if conn.dialect.name == "postgresql":
-        return Locked(*_pipelined(conn, [
-            (_PG_LOCK_ACCOUNTS, {"ids": account_ids}),
-            (_PG_ACTIVE_BINDINGS, {"helpers": helper_ids}),
-            (_PG_LOCK_ACCUMULATORS, {"p": [k[0] for k in keys], "y": [k[1] for k in keys],
-                                     "s": [k[2] for k in keys]})]))
+        key_arrays = {"p": [k[0] for k in keys], "y": [k[1] for k in keys],
+                      "s": [k[2] for k in keys]}
+        queries = [(_PG_LOCK_ACCOUNTS, {"ids": account_ids}),
+                   (_PG_ACTIVE_BINDINGS, {"helpers": helper_ids}),
+                   (_PG_MAKE_ACCUMULATORS, key_arrays),
+                   (_PG_LOCK_ACCUMULATORS, key_arrays)]
+        if policy:
+            queries.append((_PG_POLICY_ROWS, {"names": policy[0], "day": policy[1]}))
+        found = _pipelined(conn, queries)
+        return Locked(found[0], found[1], found[3],
+                      _utc(found[4], "published_at") if policy else None)
     return Locked(
         conn.execute(_ACCOUNTS, {"ids": account_ids}).all() if account_ids else [],
         conn.execute(_ACTIVE, {"helpers": helper_ids}).all() if helper_ids else [],
@@ -100,7 +111,8 @@ def _pipelined(conn: Connection, queries: list[tuple[str, dict]]) -> list[list]:
             cursor = raw.cursor(row_factory=namedtuple_row)
             cursor.execute(sql, params)
             cursors.append(cursor)
-    return [cursor.fetchall() for cursor in cursors]
+    return [cursor.fetchall() if cursor.description is not None else []
+            for cursor in cursors]
 
 
 def _utc(rows: list, column: str) -> list:
@@ -142,6 +154,16 @@ _PG_LOCK_ACCOUNTS = ("SELECT id, balance_fen, status FROM accounts WHERE id = AN
 _PG_ACTIVE_BINDINGS = (f"SELECT id, helper_id, quota_remaining_fen FROM bindings "
                        f"WHERE helper_id = ANY(%(helpers)s) "
                        f"AND status = '{BindingStatus.ACTIVE.value}'")
+_PG_MAKE_ACCUMULATORS = """
+INSERT INTO fund_accumulators (person_id, year, scene, deductible_used_fen, fund_paid_fen)
+SELECT person_id, year, scene, 0, 0
+FROM unnest(%(p)s::bigint[], %(y)s::int[], %(s)s::text[]) AS k(person_id, year, scene)
+ORDER BY person_id, year, scene
+ON CONFLICT DO NOTHING"""
+_PG_POLICY_ROWS = """
+SELECT id, admdvs, effective_from, published_at FROM policy_versions
+WHERE admdvs = ANY(%(names)s) AND effective_from <= %(day)s
+ORDER BY effective_from, id"""
 _PG_LOCK_ACCUMULATORS = """
 SELECT f.person_id, f.year, f.scene, f.deductible_used_fen, f.fund_paid_fen
 FROM fund_accumulators f
