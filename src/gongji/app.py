@@ -36,7 +36,9 @@ def create_app(settings: Settings, *, context: Context | None = None,
     """Build the app; the database is migrated to the newest revision first."""
     if migrate:
         upgrade(settings.db_url)
-    ctx = context or Context(make_engine(settings.db_url))
+    ctx = context or Context(make_engine(settings.db_url),
+                             batch_max_size=settings.batch_max_size,
+                             batch_wait_s=settings.batch_wait_ms / 1000)
     # The documentation pages are served by openapi.serve_docs from local files, not
     # FastAPI's own, which load Swagger UI and ReDoc from a CDN.
     # FastAPI's native OpenTelemetry is off: the service's metrics are Prometheus and its

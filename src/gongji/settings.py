@@ -31,6 +31,11 @@ class Settings(BaseSettings):
     # Exactly-once records (idempotency table) older than this are removed by
     # `gongji idempotency purge`; a retry after that is evaluated again (README "Exactly once").
     idempotency_retention_days: int = Field(default=90, ge=1, le=36500)
+    # Group commit (services/batching.py): at most this many exactly-once commands share a
+    # transaction; the writer waits up to batch_wait_ms for more once one has come (0: it
+    # takes what is waiting, which under load is already a batch).
+    batch_max_size: int = Field(default=64, ge=1, le=1000)
+    batch_wait_ms: float = Field(default=0.0, ge=0.0, le=50.0)
     # Sign-in through the province's identity service (OpenID Connect; web/oidc.py). Off
     # while the issuer or the client id is empty: the pages then offer demo and token only.
     oidc_issuer: str = ""

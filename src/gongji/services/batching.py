@@ -109,6 +109,9 @@ def install_write_counter(engine: Engine) -> None:
 def run_batch(engine: Engine, jobs: Sequence[Job]) -> Outcome:
     """Run `jobs` in as few transactions as their faults allow (one when none)."""
     install_write_counter(engine)
+    idents = [job.ident for job in jobs if job.ident is not None]
+    if len(idents) != len(set(idents)):  # the writer keeps a repeat for the next batch
+        raise ValueError("a batch may hold each idempotency key once")
     outcome = Outcome()
     _run_split(engine, list(jobs), outcome)
     return outcome
