@@ -270,6 +270,21 @@ class Client(threading.Thread):
 class Crashes:
     server_kills: int = 0
     database_kills: int = 0
+    # batches of more than one command the server had run when it was killed: the kills
+    # land on a server that commits in batches (services/batching.py), mid-batch or between
+    many_command_batches: list[int] = field(default_factory=list)
+
+
+def batches_of_many(base_url: str) -> int:
+    """From /metrics: how many batches so far held more than one command."""
+    text = httpx.get(f"{base_url}/metrics", timeout=10).text
+    values = {}
+    for line in text.splitlines():
+        if line.startswith(("gongji_batch_commands_count ", 'gongji_batch_commands_bucket{le="1.0"}')):
+            name, _, value = line.rpartition(" ")
+            values[name] = float(value)
+    return int(values.get("gongji_batch_commands_count", 0)
+               - values.get('gongji_batch_commands_bucket{le="1.0"}', 0))
 
 
 def run_with_crashes(tmp_path, *, cycles: int, clients: int, load_s: float,  # noqa: ANN001
@@ -320,6 +335,7 @@ def crash(kind: int, server: GongjiServer, pg: pgserver.ThrowawayPostgres,
     """0: the server process dies; 1: the machine (server and database); 2: the database
     alone, the server living on and reconnecting (clients get 500s meanwhile)."""
     if kind in (0, 1):
+        crashes.many_command_batches.append(batches_of_many(server.base_url))
         server.kill()
         crashes.server_kills += 1
     if kind in (1, 2):
@@ -455,13 +471,16 @@ def report(ops: list[Op], crashes: Crashes) -> str:
     return (f"crash test: {len(ops)} operations ({dict(kinds)}), {sum(ok.values())} succeeded "
             f"({dict(ok)}), refused {dict(refused)}; {crashes.server_kills} server kills, "
             f"{crashes.database_kills} database kills survived; {len(lost)} operations lost "
-            f"an answer and were retried ({sum(op.lost for op in ops)} lost attempts)")
+            f"an answer and were retried ({sum(op.lost for op in ops)} lost attempts); "
+            f"batches of more than one command before each server kill: "
+            f"{crashes.many_command_batches}")
 
 
 def check_run(tmp_path, **kw) -> None:  # noqa: ANN001
     ops, crashes = run_with_crashes(tmp_path, **kw)
     record(report(ops, crashes))
     assert sum(op.succeeded for op in ops if op.kind == "settle") > 0
+    assert sum(crashes.many_command_batches) > 0, "the server never ran a batch of several"
     assert not [op for op in ops if op.code in ("ALREADY_REVERSED", "PREMIUM_ALREADY_REVERSED",
                                                 "IDEMPOTENCY_CONFLICT")], \
         "a retried key was judged again instead of answered from its first answer"

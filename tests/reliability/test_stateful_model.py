@@ -41,6 +41,7 @@ from figures import record
 from gongji.api import gateway
 from gongji.domain.errors import DomainError
 from gongji.domain.fund import FundRule
+from gongji.services import batching
 from gongji.services.binding import bindings as binding
 from gongji.services.binding import invitations, quota, unbinding
 from gongji.services.binding.actor import Actor
@@ -64,7 +65,7 @@ INSTITUTIONS = {"HALI01": ("hospital", ALI, "2207", "2206", "2208"),
 HOSPITALS = ("HALI01", "HBSE01")
 IN_SCOPE = "IPT01"  # a catalogue item wholly in policy scope; any other code is own-pay
 TALLY = {"runs": 0, "steps": 0, "quotas_set": 0, "quota_draws": 0, "quota_refunds": 0,
-         "stays": 0, "stay_settlements": 0, "versions": 0}
+         "stays": 0, "stay_settlements": 0, "versions": 0, "batched_settlements": 0}
 
 
 def fen(yuan: object) -> int:
@@ -301,6 +302,38 @@ class Accounts(RuleBasedStateMachine):
                                     if b in self.model.quota)
         return {"setl_id": setl_id, "code": code, "patient": patient, "msgid": msgid,
                 "data": data, "output": answer["output"]}
+
+    @rule(bills=st.lists(st.tuples(st.sampled_from(beneficiaries + ("A1",)),
+                                   st.sampled_from(sorted(INSTITUTIONS)),
+                                   st.integers(1, 200_000), st.integers(0, 100),
+                                   st.booleans()), min_size=2, max_size=5))
+    def settle_several_in_one_batch(self, bills: list) -> None:
+        """Several settlements as one batch (services/batching.py): one transaction, each
+        deciding against what the earlier ones moved, as if sent one after another."""
+        self.step()
+        jobs, specs = [], []
+        for patient, code, medfee, inscp_share, use_accounts in bills:
+            kind, region, infno, _, _ = INSTITUTIONS[code]
+            inscp = medfee * inscp_share // 100
+            data = self.world.bill(self.people[patient], yuan(medfee), yuan(inscp),
+                                   flag="1" if use_accounts else "0")
+            data["fulamt_ownpay_amt"] = yuan(medfee - inscp)
+            envelope = {"infno": infno, "msgid": f"B{next(self.msgids)}",
+                        "fixmedins_code": code, "opter": "t",
+                        "inf_time": "2025-06-01 10:00:00", "input": {"data": data}}
+            jobs.append(gateway.accept(self.ctx, code, json.dumps(envelope).encode()).job)
+            specs.append((self.psn(patient), code, kind, region, medfee, inscp, use_accounts))
+        outcome = batching.run_batch(self.ctx.engine, jobs)
+        TALLY["batched_settlements"] += len(jobs)
+        for job, (p, code, kind, region, medfee, inscp, use_accounts) in zip(jobs, specs,
+                                                                              strict=True):
+            assert job in outcome.answers, outcome.errors.get(job)
+            expected = self.model.breakdown(p, kind, region, medfee, inscp, use_accounts,
+                                            self.world.clock.now.year)
+            answer = {"infcode": 0, "output": outcome.answers[job]}
+            self.check_breakdown(answer, expected)
+            self.model.settle(answer["output"]["setlinfo"]["setl_id"], p, code, kind,
+                              self.world.clock.now.year, expected)
 
     @precondition(lambda self: any(b in self.model.bindings for b in self.model.quota))
     @rule(target=settled, data=st.data(), medfee=st.integers(1, 20_000),

@@ -126,29 +126,31 @@ def _send(conn: Connection, pending: list) -> None:
 
 
 def _grouped(commands: list[list]) -> list:
-    """Merge the commands' writes into as few statements as keeps every command's own
-    writes in their order: each write joins the first group of its statement (and shape
-    of row) that comes after the group of the command's previous write, else starts a
-    new group at the end. Rows of one statement keep the commands' order, so one row's
-    changes (a balance, an accumulator) still apply in turn."""
-    groups: list[tuple[tuple, object, list]] = []
+    """Merge the commands' writes into as few statements as keep two orders: each
+    command's own writes in turn, and the rows of one statement in command order (one
+    row's changes, a balance or an accumulator, apply in turn). A write joins the newest
+    group of its statement (and shape of row) if that comes after the group of its
+    command's previous write; otherwise it starts a new group at the end."""
+    groups: list[tuple[object, list | object]] = []
+    newest: dict[int, tuple[int, frozenset | None]] = {}  # statement -> newest group, shape
     for command in commands:
         position = -1
         for statement, params in command:
             rows = params if isinstance(params, list) else [params]
-            shape = frozenset(rows[0]) if rows and isinstance(rows[0], dict) else None
-            key = (id(statement), shape)
-            found = next((i for i in range(position + 1, len(groups))
-                          if groups[i][0] == key and shape is not None
-                          and all(frozenset(r) == shape for r in rows)), None)
-            if found is None:
-                groups.append((key, statement, list(rows) if shape is not None else params))
-                position = len(groups) - 1
-            else:
-                groups[found][2].extend(rows)
-                position = found
+            shape = (frozenset(rows[0]) if rows and isinstance(rows[0], dict)
+                     and all(isinstance(r, dict) and frozenset(r) == frozenset(rows[0])
+                             for r in rows) else None)
+            last, last_shape = newest.get(id(statement), (None, None))
+            if last is not None and last > position and shape is not None \
+                    and shape == last_shape:
+                groups[last][1].extend(rows)
+                position = last
+                continue
+            groups.append((statement, list(rows) if shape is not None else params))
+            position = len(groups) - 1
+            newest[id(statement)] = (position, shape)
     return [(statement, rows[0] if isinstance(rows, list) and len(rows) == 1 else rows)
-            for _, statement, rows in groups]
+            for statement, rows in groups]
 
 
 @contextmanager
