@@ -190,6 +190,23 @@ def test_a_refusal_in_a_batch_refuses_only_its_own_command(world, scene, monkeyp
     assert world.balance_fen(scene["helper"]) == 6000
 
 
+def test_an_unstorable_bill_in_a_batch_fails_alone_and_coded(world, scene):
+    """A NUL in psn_no: PostgreSQL cannot even compare it; SQLite finds nobody. Either way
+    the others of the batch settle, and the gateway can answer it with a coded refusal."""
+    from sqlalchemy.exc import DataError
+
+    nul = dict(scene["wife"], psn_no="\x00" + scene["wife"]["psn_no"])
+    good = settlement_job(world, HOSPITAL, scene["niece"], "50.00", "N-1")
+    bad = settlement_job(world, HOSPITAL, nul, "30.00", "N-2")
+    outcome = batching.run_batch(world.ctx.engine, [good, bad])
+
+    assert outcome.answers[good]["setlinfo"]["acct_mulaid_pay"] == 50
+    assert isinstance(outcome.errors[bad], DataError) or outcome.errors[bad].code == \
+        "PERSON_NOT_FOUND"
+    assert _settled(world) == {"N-1": 1}
+    assert ledger_violations(world) == {}
+
+
 def test_a_refusal_after_a_write_leaves_nothing_and_the_others_commit(world, scene, monkeypatch):
     attempts = _record_attempts(monkeypatch)
 

@@ -136,4 +136,6 @@ def hint_for(fixmedins_code: str, msgid: str, bill: object, now: datetime,
         return None
     if bill.mdtrt_cert_type not in (CertType.ID_NUMBER, CertType.CARD):
         return None
+    if "\x00" in bill.psn_no + msgid + fixmedins_code:  # no database stores it: let the
+        return None  # command's own statements refuse it, not the batch's reads
     return Hint(fixmedins_code, msgid, bill.psn_no, bill.mdtrt_cert_type, now, scene)

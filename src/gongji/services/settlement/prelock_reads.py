@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date
 
-from sqlalchemy import Connection, bindparam, literal, select, tuple_, union_all
+from sqlalchemy import Connection, bindparam, exc, literal, select, tuple_, union_all
 
 from gongji.domain.lifecycle import BindingStatus
 from gongji.store.repo import person_query
@@ -101,16 +101,21 @@ def accumulators_of(keys: list[tuple[int, int, str]]):  # noqa: ANN201
 
 
 def _pipelined(conn: Connection, queries: list[tuple[str, dict]]) -> list[list]:
-    """Send every query, then wait once for all their rows (a psycopg pipeline)."""
+    """Send every query, then wait once for all their rows (a psycopg pipeline). A
+    database error is raised as SQLAlchemy's own (DataError etc.), as from any statement."""
+    import psycopg
     from psycopg.rows import namedtuple_row
 
     raw = conn.connection.driver_connection
     cursors = []
-    with raw.pipeline():
-        for sql, params in queries:
-            cursor = raw.cursor(row_factory=namedtuple_row)
-            cursor.execute(sql, params)
-            cursors.append(cursor)
+    try:
+        with raw.pipeline():
+            for sql, params in queries:
+                cursor = raw.cursor(row_factory=namedtuple_row)
+                cursor.execute(sql, params)
+                cursors.append(cursor)
+    except psycopg.Error as error:
+        raise exc.DBAPIError.instance(None, None, error, psycopg.Error) from error
     return [cursor.fetchall() if cursor.description is not None else []
             for cursor in cursors]
 
