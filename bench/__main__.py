@@ -142,8 +142,13 @@ def side_by_side(opts, svc, pgbench, conninfo, patients, files, clients, span, t
         runs = {}
         for side in (("service", "limit") if n % 2 == 0 else ("limit", "service")):
             if side == "service":
+                before = service.batch_counts(svc.base)
                 runs[side] = service.run_wrk(svc.base, clients, slice_s, patients,
                                              files["hospitals"], f"{tag}-{n}")
+                after = service.batch_counts(svc.base)
+                batches = after[0] - before[0]
+                runs[side]["mean_batch"] = round((after[1] - before[1]) / batches, 1) \
+                    if batches else None
             else:
                 runs[side] = limit.run(pgbench, conninfo, clients, slice_s, *span)
         if spy:
@@ -158,7 +163,8 @@ def side_by_side(opts, svc, pgbench, conninfo, patients, files, clients, span, t
     s, lim = row["service"], row["limit"]
     log(f"clients {clients:>2} {'hot ' if tag.startswith('h') else ''}service "
         f"{s['per_s']:8.1f}/s p50 {s['p50_ms']} p99 {s['p99_ms']} ms | limit "
-        f"{lim['per_s']:8.1f}/s p50 {lim['p50_ms']} p99 {lim['p99_ms']} ms | ratio "
+        f"{lim['per_s']:8.1f}/s p50 {lim['p50_ms']} p99 {lim['p99_ms']} ms | batch "
+        f"{s.get('mean_batch')} | ratio "
         f"{row['ratio']} (rounds {row['round_ratios']})")
     return row
 
@@ -171,6 +177,9 @@ def _merge(runs: list[dict]) -> dict:
               "p50_ms": statistics.median(r["p50_ms"] for r in runs),
               "p99_ms": max(r["p99_ms"] for r in runs)}
     merged.update({k: v for r in runs for k, v in r.items() if k == "profile"})
+    sizes = [r["mean_batch"] for r in runs if r.get("mean_batch")]
+    if sizes:  # one worker's, sampled through /metrics
+        merged["mean_batch"] = round(statistics.fmean(sizes), 1)
     return merged
 
 

@@ -126,3 +126,17 @@ def run_wrk(base: str, clients: int, seconds: float, patients: Path, hospitals: 
             "p50_ms": round(data["latency_us_p50"] / 1000, 2),
             "p99_ms": round(data["latency_us_p99"] / 1000, 2),
             "errors_sample": result.stderr.strip()[:600] or None}
+
+
+def batch_counts(base: str) -> tuple[float, float]:
+    """(batches, commands) the answering worker's writer has run so far, from /metrics
+    (services/batching.py): their ratio over a run is its mean batch size."""
+    with urllib.request.urlopen(f"{base}/metrics", timeout=10) as answer:
+        text = answer.read().decode()
+    found = {}
+    for line in text.splitlines():
+        name, _, value = line.partition(" ")
+        if name in ("gongji_batch_commands_count", "gongji_batch_commands_sum"):
+            found[name] = float(value)
+    return (found.get("gongji_batch_commands_count", 0.0),
+            found.get("gongji_batch_commands_sum", 0.0))

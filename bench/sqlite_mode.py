@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 import tempfile
+import threading
 import time
 from argparse import Namespace
 from pathlib import Path
@@ -60,18 +61,29 @@ def envelope(rng: random.Random, world: World, msgid: str) -> tuple[str, bytes]:
     return code, json.dumps(body).encode()
 
 
-def settle_in_process(ctx: Context, world: World, seconds: float, tag: str) -> dict:
-    """gateway.process in a loop, one thread: the service without HTTP."""
-    rng = random.Random(11)
-    done = failed = 0
+def settle_in_process(ctx: Context, world: World, seconds: float, tag: str,
+                      threads: int = 8) -> dict:
+    """gateway.process from `threads` threads at once: the service without HTTP, its batch
+    writer fed as a loaded server's would be."""
+    done, failed = [0] * threads, [0] * threads
     deadline = time.monotonic() + seconds
+
+    def client(n: int) -> None:
+        rng = random.Random(11 + n)
+        while time.monotonic() < deadline:
+            code, body = envelope(rng, world, f"{tag}-{n}-{done[n] + failed[n]}")
+            _, answer = gateway.process(ctx, code, body)
+            if answer["infcode"] == 0:
+                done[n] += 1
+            else:
+                failed[n] += 1
+
     started = time.monotonic()
-    while time.monotonic() < deadline:
-        code, body = envelope(rng, world, f"{tag}-{done + failed}")
-        _, answer = gateway.process(ctx, code, body)
-        if answer["infcode"] == 0:
-            done += 1
-        else:
-            failed += 1
+    workers = [threading.Thread(target=client, args=(n,)) for n in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
     elapsed = time.monotonic() - started
-    return {"per_s": round(done / elapsed, 1), "count": done, "failed": failed}
+    return {"per_s": round(sum(done) / elapsed, 1), "count": sum(done),
+            "failed": sum(failed), "threads": threads}
