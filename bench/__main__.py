@@ -145,10 +145,8 @@ def side_by_side(opts, svc, pgbench, conninfo, patients, files, clients, span, t
                 before = service.batch_counts(svc.base)
                 runs[side] = service.run_wrk(svc.base, clients, slice_s, patients,
                                              files["hospitals"], f"{tag}-{n}")
-                after = service.batch_counts(svc.base)
-                batches = after[0] - before[0]
-                runs[side]["mean_batch"] = round((after[1] - before[1]) / batches, 1) \
-                    if batches else None
+                runs[side]["mean_batch"] = service.mean_batch(
+                    before, service.batch_counts(svc.base))
             else:
                 runs[side] = limit.run(pgbench, conninfo, clients, slice_s, *span)
         if spy:
@@ -178,7 +176,7 @@ def _merge(runs: list[dict]) -> dict:
               "p99_ms": max(r["p99_ms"] for r in runs)}
     merged.update({k: v for r in runs for k, v in r.items() if k == "profile"})
     sizes = [r["mean_batch"] for r in runs if r.get("mean_batch")]
-    if sizes:  # one worker's, sampled through /metrics
+    if sizes:  # sampled through /metrics
         merged["mean_batch"] = round(statistics.fmean(sizes), 1)
     return merged
 

@@ -91,7 +91,7 @@ def render(r: dict) -> str:
                   "Service: wrk (Lua script bench/settle.lua) over HTTP/1.1 keep-alive. "
                   "Limit: the same reads and writes as one plpgsql call (bench/limit.sql) "
                   "driven by pgbench -M prepared, one round trip per settlement. Mean batch: "
-                  "commands per group-commit transaction (one worker's /metrics). Failed "
+                  "commands per group-commit transaction (the workers' /metrics). Failed "
                   "answers are not counted as settlements.", ""]
         failed = sum(row[side]["failed"] for key in ("pg", "hot") for row in r.get(key, [])
                      for side in ("service", "limit"))

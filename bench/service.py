@@ -128,15 +128,31 @@ def run_wrk(base: str, clients: int, seconds: float, patients: Path, hospitals: 
             "errors_sample": result.stderr.strip()[:600] or None}
 
 
-def batch_counts(base: str) -> tuple[float, float]:
-    """(batches, commands) the answering worker's writer has run so far, from /metrics
-    (services/batching.py): their ratio over a run is its mean batch size."""
-    with urllib.request.urlopen(f"{base}/metrics", timeout=10) as answer:
-        text = answer.read().decode()
-    found = {}
-    for line in text.splitlines():
-        name, _, value = line.partition(" ")
-        if name in ("gongji_batch_commands_count", "gongji_batch_commands_sum"):
-            found[name] = float(value)
-    return (found.get("gongji_batch_commands_count", 0.0),
-            found.get("gongji_batch_commands_sum", 0.0))
+def batch_counts(base: str, samples: int = 12) -> dict[float, tuple[float, float]]:
+    """Per worker (told apart by its process start time), the (batches, commands) its
+    writer has run so far, from /metrics (services/batching.py). Each request reaches one
+    worker, so several are sent to hear from every one."""
+    found: dict[float, tuple[float, float]] = {}
+    for _ in range(samples):
+        with urllib.request.urlopen(f"{base}/metrics", timeout=10) as answer:
+            text = answer.read().decode()
+        values = {}
+        for line in text.splitlines():
+            name, _, value = line.partition(" ")
+            if name in ("process_start_time_seconds", "gongji_batch_commands_count",
+                        "gongji_batch_commands_sum"):
+                values[name] = float(value)
+        found[values.get("process_start_time_seconds", 0.0)] = (
+            values.get("gongji_batch_commands_count", 0.0),
+            values.get("gongji_batch_commands_sum", 0.0))
+    return found
+
+
+def mean_batch(before: dict, after: dict) -> float | None:
+    """Commands per batch between two readings, over the workers seen in both."""
+    batches = commands = 0.0
+    for worker, (count, total) in after.items():
+        if worker in before:
+            batches += count - before[worker][0]
+            commands += total - before[worker][1]
+    return round(commands / batches, 1) if batches else None
