@@ -70,22 +70,9 @@ def read(conn: Connection, helper_ids: Iterable[int]) -> Reserves:
     return Reserves(remaining, reserved)
 
 
-def hold_quotas(conn: Connection, helper_ids: Iterable[int]) -> None:
-    """A batch's read, under these helpers' account locks, of their active bindings: which
-    are active (store/held.active_bindings) and the quotas of those that have one, kept
-    current by `draw` for the rest of its transaction (store/held.py)."""
-    rows = held(conn)
-    helper_ids = sorted(set(helper_ids))
-    if rows is None or not helper_ids:
-        return
-    for r in conn.execute(_ACTIVE_OF_HELPERS, {"helper_ids": helper_ids}):
-        rows.active_bindings.add(r.id)
-        if r.quota_remaining_fen is not None:
-            rows.quotas[r.id] = (r.helper_id, r.quota_remaining_fen)
-    rows.quota_helpers.update(helper_ids)
-
-
-_ACTIVE_OF_HELPERS = (
+# Every active binding of some helpers, with its quota if it has one: read by a batch
+# under the helpers' account locks (settlement/prelock_reads.py).
+ACTIVE_OF_HELPERS = (
     select(bindings.c.id, bindings.c.helper_id, bindings.c.quota_remaining_fen)
     .where(bindings.c.helper_id.in_(bindparam("helper_ids", expanding=True)),
            bindings.c.status == BindingStatus.ACTIVE))

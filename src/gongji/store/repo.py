@@ -66,6 +66,23 @@ def person_by_id(conn: Connection, person_id: int) -> Row | None:
     return conn.execute(_PERSON_BY["id"], {"key": person_id}).first()
 
 
+def active_helpers():
+    """Active bindings with their helper and the helper's own account: what a settlement
+    may draw on. Callers add which beneficiaries and DEDUCTION_ORDER."""
+    return (select(bindings.c.id, bindings.c.beneficiary_id, bindings.c.relation,
+                   bindings.c.activated_at, persons.c.id.label("helper_id"), persons.c.psn_no,
+                   persons.c.psn_name, persons.c.certno, persons.c.psn_insu_stas,
+                   persons.c.insutype, persons.c.insuplc_admdvs,
+                   accounts.c.id.label("account_id"), accounts.c.status)
+            .select_from(bindings.join(persons, persons.c.id == bindings.c.helper_id)
+                         .outerjoin(accounts, accounts.c.person_id == persons.c.id))
+            .where(bindings.c.status == BindingStatus.ACTIVE))
+
+
+# 扣款顺序: the beneficiary's order, then the earlier binding first
+DEDUCTION_ORDER = (bindings.c.order_pos, bindings.c.activated_at, bindings.c.id)
+
+
 def person_and_holder(conn: Connection, psn_no: str, cert_column: str,
                       cert_no: str) -> tuple[Row | None, Row | None]:
     """In one query: the person `psn_no` and the holder of a credential, found by
@@ -114,7 +131,7 @@ def lock_accounts(conn: Connection, ids: Iterable[int]) -> dict[int, Row]:
     rows = held(conn)
     if rows is not None and all(i in rows.accounts for i in ids):  # a batch locked them
         return {i: rows.accounts[i] for i in ids}
-    query = _LOCK_ACCOUNTS if conn.dialect.name == "postgresql" else _ACCOUNT_ROWS
+    query = _LOCK_ACCOUNTS if conn.dialect.name == "postgresql" else ACCOUNT_ROWS
     found = {row.id: row for row in conn.execute(query, {"ids": ids})}
     if rows is not None:  # locked now, and current: the batch's from here on
         for row in found.values():
@@ -160,10 +177,10 @@ _ACTIVE_BINDINGS = select(bindings.c.id).where(
     bindings.c.status == BindingStatus.ACTIVE)
 
 
-_ACCOUNT_ROWS = (select(accounts.c.id, accounts.c.balance_fen, accounts.c.status)
+ACCOUNT_ROWS = (select(accounts.c.id, accounts.c.balance_fen, accounts.c.status)
                  .where(accounts.c.id.in_(bindparam("ids", expanding=True)))
                  .order_by(accounts.c.id))
-_LOCK_ACCOUNTS = _ACCOUNT_ROWS.with_for_update()
+_LOCK_ACCOUNTS = ACCOUNT_ROWS.with_for_update()
 
 
 _system_ids: weakref.WeakKeyDictionary[Engine, dict[str, int]] = weakref.WeakKeyDictionary()
@@ -191,7 +208,7 @@ def read_accounts(conn: Connection, ids: Iterable[int]) -> dict[int, Row]:
     ids = sorted(set(ids))
     if not ids:
         return {}
-    return {row.id: row for row in conn.execute(_ACCOUNT_ROWS, {"ids": ids})}
+    return {row.id: row for row in conn.execute(ACCOUNT_ROWS, {"ids": ids})}
 
 
 def purge_idempotency_batch(conn: Connection, before: datetime, limit: int) -> int:

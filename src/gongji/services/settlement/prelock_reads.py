@@ -20,9 +20,9 @@ from datetime import UTC, date
 from sqlalchemy import Connection, bindparam, exc, literal, select, tuple_, union_all
 
 from gongji.domain.lifecycle import BindingStatus
+from gongji.store import quotas, repo
 from gongji.store.repo import person_query
 from gongji.store.schema import (
-    accounts,
     bindings,
     institutions,
     persons,
@@ -85,8 +85,9 @@ def take_locks(conn: Connection, account_ids: list[int], helper_ids: list[int],
         return Locked(found[0], found[1], found[3],
                       _utc(found[4], "published_at") if policy else None)
     return Locked(
-        conn.execute(_ACCOUNTS, {"ids": account_ids}).all() if account_ids else [],
-        conn.execute(_ACTIVE, {"helpers": helper_ids}).all() if helper_ids else [],
+        conn.execute(repo.ACCOUNT_ROWS, {"ids": account_ids}).all() if account_ids else [],
+        conn.execute(quotas.ACTIVE_OF_HELPERS, {"helper_ids": helper_ids}).all()
+        if helper_ids else [],
         conn.execute(accumulators_of(keys)).all() if keys else [])
 
 
@@ -182,24 +183,9 @@ FOR UPDATE OF f"""
 _INSTITUTIONS = select(institutions).where(
     institutions.c.fixmedins_code.in_(bindparam("codes", expanding=True)))
 _PATIENTS = person_query().where(persons.c.psn_no.in_(bindparam("psn_nos", expanding=True)))
-_HELPERS = (
-    select(bindings.c.id, bindings.c.beneficiary_id, bindings.c.relation,
-           bindings.c.activated_at, persons.c.id.label("helper_id"), persons.c.psn_no,
-           persons.c.psn_name, persons.c.certno, persons.c.psn_insu_stas, persons.c.insutype,
-           persons.c.insuplc_admdvs, accounts.c.id.label("account_id"), accounts.c.status)
-    .select_from(bindings.join(persons, persons.c.id == bindings.c.helper_id)
-                 .outerjoin(accounts, accounts.c.person_id == persons.c.id))
-    .where(bindings.c.beneficiary_id.in_(bindparam("ids", expanding=True)),
-           bindings.c.status == BindingStatus.ACTIVE)
-    .order_by(bindings.c.beneficiary_id, bindings.c.order_pos, bindings.c.activated_at,
-              bindings.c.id)
-)
-_ACCOUNTS = (select(accounts.c.id, accounts.c.balance_fen, accounts.c.status)
-             .where(accounts.c.id.in_(bindparam("ids", expanding=True)))
-             .order_by(accounts.c.id))
-_ACTIVE = (select(bindings.c.id, bindings.c.helper_id, bindings.c.quota_remaining_fen)
-           .where(bindings.c.helper_id.in_(bindparam("helpers", expanding=True)),
-                  bindings.c.status == BindingStatus.ACTIVE))
+_HELPERS = (repo.active_helpers()
+            .where(bindings.c.beneficiary_id.in_(bindparam("ids", expanding=True)))
+            .order_by(bindings.c.beneficiary_id, *repo.DEDUCTION_ORDER))
 
 
 def _marks(codes: list[str], msgids: list[str]):  # noqa: ANN202

@@ -21,7 +21,6 @@ from gongji.domain.decision import Decision, HelperAccount
 from gongji.domain.errors import refuse
 from gongji.domain.fund import pooled_fund
 from gongji.domain.idcard import mask_name
-from gongji.domain.lifecycle import BindingStatus
 from gongji.domain.money import to_yuan
 from gongji.domain.visit import V1, Origin
 from gongji.domain.waterfall import Source, allocate
@@ -42,7 +41,7 @@ from gongji.store.journal import (
     next_txn_id_sql_by_dialect,
     post,
 )
-from gongji.store.schema import accounts, bindings, persons, settlement_mulaid, settlements
+from gongji.store.schema import bindings, settlement_mulaid, settlements
 from gongji.store.writebehind import defer
 
 
@@ -106,17 +105,11 @@ def _read_ahead(conn: Connection, psn_no: str, column: str,
 
 
 _HELPERS = (
-    select(bindings.c.id, bindings.c.relation, persons.c.id.label("helper_id"),
-           persons.c.psn_no, persons.c.psn_name, persons.c.certno, persons.c.psn_insu_stas,
-           persons.c.insutype, persons.c.insuplc_admdvs,
-           accounts.c.id.label("account_id"), accounts.c.status)
-    .select_from(bindings.join(persons, persons.c.id == bindings.c.helper_id)
-                 .outerjoin(accounts, accounts.c.person_id == persons.c.id))
+    repo.active_helpers()
     .where(bindings.c.beneficiary_id == bindparam("patient_id"),
-           bindings.c.status == BindingStatus.ACTIVE,
            # one activated after this settlement's time applies from the next one on
            bindings.c.activated_at <= bindparam("now"))
-    .order_by(bindings.c.order_pos, bindings.c.activated_at, bindings.c.id)
+    .order_by(*repo.DEDUCTION_ORDER)
 )
 
 
