@@ -92,3 +92,47 @@ def test_invite_accept_order_settle_see_unbind(page: Page, live_server: str, sho
     shoot("portal-settlements")
     sign_in(page, base, "portal", "扎西")
     expect(page.locator("#balance")).to_have_text("700.00")
+
+
+def test_a_late_list_does_not_undo_an_unsaved_move(page: Page, live_server: str) -> None:
+    """Accepting an invitation and opening the tab each load the helpers: a load still on the way
+    when the person moves a helper must not put the old order back (it would then be saved)."""
+    base = live_server
+    elder = demo(page, base)["次仁央宗"]
+    sign_in(page, base, "portal", "扎西")
+    go(page, "invite")
+    page.get_by_label("亲属身份证号码").fill(elder["certno"])
+    page.get_by_label("亲属姓名").fill("次仁央宗")
+    page.get_by_label("对方是我的").select_option("parent")
+    page.get_by_role("button", name="发送邀请").click()
+    expect(page.locator("#toast")).to_contain_text("邀请已发送")
+    sign_in(page, base, "portal", "次仁央宗")
+    go(page, "invitations")
+    page.get_by_role("button", name="接受").click()
+    expect(page.locator("#toast")).to_contain_text("已接受")
+    go(page, "bindings")
+    expect(page.locator("#helpers li")).to_have_count(2)
+
+    held = []  # the next list is held on its way back until after the move
+    def hold(route) -> None:
+        held.append(route)
+    page.route("**/api/v1/bindings", hold)
+    go(page, "account")
+    go(page, "bindings")
+    for _ in range(250):  # up to 5 s for the request to reach the route
+        if held:
+            break
+        page.wait_for_timeout(20)
+    assert len(held) == 1
+    page.get_by_role("button", name="上移 扎*").click()
+    page.evaluate("document.querySelector('#beneficiaries li').dataset.before = '1'")
+    held[0].continue_()
+    page.unroute("**/api/v1/bindings", hold)
+    # the late list has been handled once the rest of the panel is drawn anew from it
+    expect(page.locator("#beneficiaries li[data-before]")).to_have_count(0)
+    expect(page.locator("#helpers li").nth(0)).to_contain_text("扎*")
+    page.get_by_role("button", name="保存扣款顺序").click()
+    expect(page.locator("#toast")).to_contain_text("扣款顺序已保存")
+    page.reload()
+    go(page, "bindings")
+    expect(page.locator("#helpers li").nth(0)).to_contain_text("扎*")

@@ -206,11 +206,17 @@
   }
 
   // Bindings and deduction order -----------------------------------------------------------------
-  let helperOrder = [];
+  // Two loads can be in flight (accepting an invitation reloads, and so does opening the tab):
+  // only the newest one renders, and none undoes a move the person made while it was on the way.
+  let helperOrder = [], bindingLoads = 0, orderMoves = 0;
   async function loadBindings() {
+    const load = ++bindingLoads, moves = orderMoves;
     const data = await api("GET", "/api/v1/bindings");
-    helperOrder = data.as_beneficiary.filter((b) => b.status === "active").sort((a, b) => a.order - b.order);
-    renderHelpers();
+    if (load !== bindingLoads) return;
+    if (moves === orderMoves) {
+      helperOrder = data.as_beneficiary.filter((b) => b.status === "active").sort((a, b) => a.order - b.order);
+      renderHelpers();
+    }
     const mine = data.as_helper.filter((b) => b.status === "active");
     $("beneficiaries").replaceChildren(...mine.map((b) => el("li", {},
       `为${yours(b.relation_to_you, b.counterpart_name)} 付费`, el("div", { class: "muted" }, `${b.counterpart_certno} · ${G.day(b.activated_at)}起`),
@@ -230,6 +236,7 @@
 
   function move(i, step) {
     const j = i + step;
+    orderMoves += 1;
     [helperOrder[i], helperOrder[j]] = [helperOrder[j], helperOrder[i]];
     renderHelpers();
     const buttons = $("helpers").children[j].querySelectorAll("button");
