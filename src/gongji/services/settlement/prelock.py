@@ -77,7 +77,7 @@ def prepare(conn: Connection, hints: list[Hint]) -> None:
     _make_missing_accumulators(conn, held, accumulator_keys)
     if locked.policy_rows is not None:
         versions.keep_read(conn, policies, days[0], locked.policy_rows)
-    for day in days:  # what the round trip above did not read (SQLite; a batch at midnight)
+    for day in days:  # what the round trip above did not read (a batch at midnight)
         versions.read_ahead(conn, regions, day)
 
 

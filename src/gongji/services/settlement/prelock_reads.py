@@ -3,7 +3,8 @@
 PostgreSQL: each stage is a psycopg pipeline of plain SQL, fixed text with array
 parameters (`= ANY(...)`), so the server plans each statement once per connection
 (psycopg prepares a statement it has seen five times) and nothing is compiled per batch.
-SQLite: the same reads through SQLAlchemy Core (in process, a round trip costs nothing).
+SQLite: the same text, each set passed as one JSON array (in process, a round trip costs
+nothing; building and expanding IN lists per batch did).
 
 Stage 1, before any lock: institutions, patients, their helpers in deduction order, the
 msgids a 2601 spent or that settled before, and PostgreSQL's ids for the batch.
@@ -14,22 +15,17 @@ order.
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass
 from datetime import UTC, date
 
-from sqlalchemy import Connection, bindparam, exc, literal, select, tuple_, union_all
+from sqlalchemy import Connection, Date, TextClause, bindparam, exc, select, text, tuple_
 
 from gongji.domain.lifecycle import BindingStatus
-from gongji.store import quotas, repo
-from gongji.store.repo import person_query
-from gongji.store.schema import (
-    bindings,
-    institutions,
-    persons,
-    settlements,
-    spent_msgids,
-)
 from gongji.store.schema import fund_accumulators as acc_table
+from gongji.store.schema import institutions
+from gongji.store.types import UtcDateTime
 
 
 @dataclass
@@ -46,7 +42,7 @@ class Locked:
     accounts: list  # (id, balance_fen, status), id order
     bindings: list  # (id, helper_id, quota_remaining_fen): active, of the helpers
     accumulators: list  # (person_id, year, scene, deductible_used_fen, fund_paid_fen)
-    policy_rows: list | None = None  # PostgreSQL: the version rows asked for, if any
+    policy_rows: list | None = None  # the policy version rows asked for, if any
 
 
 def before_locks(conn: Connection, codes: list[str], psn_nos: list[str],
@@ -56,13 +52,14 @@ def before_locks(conn: Connection, codes: list[str], psn_nos: list[str],
             (_PG_INSTITUTIONS, {"codes": codes}), (_PG_PATIENTS, {"psn": psn_nos}),
             (_PG_HELPERS, {"psn": psn_nos}),
             (_PG_MARKS, {"codes": codes, "msgids": msgids}), (_PG_IDS, {"n": n})])
-        return Before(insts, patients, _utc(helpers, "activated_at"), marks,
+        return Before(_utc(insts, "created_at"), patients, _utc(helpers, "activated_at"), marks,
                       [tuple(r) for r in ids])
-    patients = conn.execute(_PATIENTS, {"psn_nos": psn_nos}).all()
-    ids = sorted({p.id for p in patients})
-    return Before(conn.execute(_INSTITUTIONS, {"codes": codes}).all(), patients,
-                  conn.execute(_HELPERS, {"ids": ids}).all() if ids else [],
-                  [tuple(r) for r in conn.execute(_marks(codes, msgids))] if msgids else [],
+    psn = _json(psn_nos)
+    return Before(conn.execute(_SQ_INSTITUTIONS, {"codes": _json(codes)}).all(),
+                  conn.execute(_SQ_PATIENTS, {"psn": psn}).all(),
+                  conn.execute(_SQ_HELPERS, {"psn": psn}).all(),
+                  [tuple(r) for r in conn.execute(
+                      _SQ_MARKS, {"codes": _json(codes), "msgids": _json(msgids)})],
                   [])
 
 
@@ -84,14 +81,14 @@ def take_locks(conn: Connection, account_ids: list[int], helper_ids: list[int],
         found = _pipelined(conn, queries)
         return Locked(found[0], found[1], found[3],
                       _utc(found[4], "published_at") if policy else None)
-    return Locked(
-        conn.execute(repo.ACCOUNT_ROWS, {"ids": account_ids}).all() if account_ids else [],
-        conn.execute(quotas.ACTIVE_OF_HELPERS, {"helper_ids": helper_ids}).all()
-        if helper_ids else [],
-        conn.execute(accumulators_of(keys)).all() if keys else [])
+    return Locked(conn.execute(_SQ_ACCOUNTS, {"ids": _json(account_ids)}).all(),
+                  conn.execute(_SQ_ACTIVE_BINDINGS, {"helpers": _json(helper_ids)}).all(),
+                  conn.execute(_SQ_ACCUMULATORS, {"keys": _json(keys)}).all(),
+                  conn.execute(_SQ_POLICY_ROWS, {"names": _json(policy[0]), "day": policy[1]})
+                  .all() if policy else None)
 
 
-def accumulators_of(keys: list[tuple[int, int, str]]):  # noqa: ANN201
+def accumulators_of(keys: list[tuple[int, int, str]]):
     """The accumulators of these keys, in key order, locked on PostgreSQL."""
     query = (select(acc_table.c.person_id, acc_table.c.year, acc_table.c.scene,
                     acc_table.c.deductible_used_fen, acc_table.c.fund_paid_fen)
@@ -178,20 +175,37 @@ JOIN unnest(%(p)s::bigint[], %(y)s::int[], %(s)s::text[]) AS k(person_id, year, 
 ORDER BY f.person_id, f.year, f.scene
 FOR UPDATE OF f"""
 
-# --- SQLite: the same through SQLAlchemy Core -------------------------------------------------
-
-_INSTITUTIONS = select(institutions).where(
-    institutions.c.fixmedins_code.in_(bindparam("codes", expanding=True)))
-_PATIENTS = person_query().where(persons.c.psn_no.in_(bindparam("psn_nos", expanding=True)))
-_HELPERS = (repo.active_helpers()
-            .where(bindings.c.beneficiary_id.in_(bindparam("ids", expanding=True)))
-            .order_by(bindings.c.beneficiary_id, *repo.DEDUCTION_ORDER))
+# --- SQLite: the same text, sets as one JSON array each (json_each) ---------------------------
+# One parameter per set, so the statement and its parameters are the same shape whatever the
+# batch holds: nothing is expanded or rebuilt per batch (an IN list of binds cost more CPU
+# than the reads themselves, bench/, profiled).
 
 
-def _marks(codes: list[str], msgids: list[str]):  # noqa: ANN202
-    return union_all(*(
-        select(literal(name).label("kind"), institutions.c.fixmedins_code, table.c.msgid)
-        .join(institutions, institutions.c.id == table.c.institution_id)
-        .where(institutions.c.fixmedins_code.in_(codes), table.c.msgid.in_(msgids))
-        for name, table in (("spent", spent_msgids), ("settled", settlements))))
+def _json(values: list) -> str:
+    return json.dumps(values, ensure_ascii=False)
 
+
+def _sqlite(sql: str, **types) -> TextClause:
+    """The PostgreSQL text with `= ANY(%(x)s)` read from a JSON array `:x`; `types` for
+    the columns that need one (UTC times)."""
+    text_ = re.sub(r"= ANY\(%\((\w+)\)s\)", r"IN (SELECT value FROM json_each(:\1))", sql)
+    return text(text_).columns(**types) if types else text(text_)
+
+
+_SQ_INSTITUTIONS = _sqlite(_PG_INSTITUTIONS, created_at=UtcDateTime)
+_SQ_PATIENTS = _sqlite(_PG_PATIENTS)
+_SQ_HELPERS = _sqlite(_PG_HELPERS, activated_at=UtcDateTime)
+_SQ_MARKS = _sqlite(_PG_MARKS)
+_SQ_ACCOUNTS = _sqlite(_PG_LOCK_ACCOUNTS.removesuffix(" FOR UPDATE"))
+_SQ_ACTIVE_BINDINGS = _sqlite(_PG_ACTIVE_BINDINGS)
+_SQ_POLICY_ROWS = (text(_PG_POLICY_ROWS.replace("= ANY(%(names)s)",
+                                                 "IN (SELECT value FROM json_each(:names))")
+                        .replace("%(day)s", ":day"))
+                   .bindparams(bindparam("day", type_=Date))
+                   .columns(effective_from=Date, published_at=UtcDateTime))
+_SQ_ACCUMULATORS = text("""
+SELECT f.person_id, f.year, f.scene, f.deductible_used_fen, f.fund_paid_fen
+FROM fund_accumulators f
+WHERE (f.person_id, f.year, f.scene) IN (
+  SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each(:keys))
+ORDER BY f.person_id, f.year, f.scene""")
