@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import Engine
 
 from gongji.domain.idcard import check_digit
+from gongji.services.clock import local_date
 from gongji.services.context import Context
 from gongji.services.registry import reference
 
@@ -49,6 +50,7 @@ class _Rows:
     bindings: list[tuple] = field(default_factory=list)
     postings: list[tuple] = field(default_factory=list)
     txns: list[tuple] = field(default_factory=list)
+    patient_ids: list[int] = field(default_factory=list)
 
 
 class _Builder:
@@ -128,6 +130,7 @@ class _Builder:
             if chosen:
                 psn = self.rows.persons[beneficiary - 1]
                 self.world.patients.append((psn[1], psn[2], admdvs))
+                self.rows.patient_ids.append(beneficiary)
 
     def _kinships(self, members: list[tuple[int, str]]) -> None:
         for person, p_role in members:
@@ -156,6 +159,7 @@ class _Builder:
             self.binding(helper, beneficiary, _relation("spouse", role), 1)
             psn = self.rows.persons[beneficiary - 1]
             self.world.hot_patients.append((psn[1], psn[2], admdvs))
+            self.rows.patient_ids.append(beneficiary)
         self.world.hot_helper_psn_no = self.rows.persons[helper - 1][1]
 
 
@@ -194,6 +198,7 @@ _COLUMNS = {
                 " clerk_id, order_pos, activated_at",
     "postings": "txn_id, account_id, amount_fen, balance_after_fen, at, kind",
     "journal_txns": "id, kind, ref, created_at, posting_count",
+    "fund_accumulators": "person_id, year, scene, deductible_used_fen, fund_paid_fen",
 }
 
 
@@ -217,9 +222,15 @@ def load(engine: Engine, persons: int, seed: int = 20250601) -> World:
     system += [(persons + 1 + len(system) + i, code, kind, None, "normal", None)
                for i, (code, kind) in enumerate([(f"fund:{a}", "fund") for a in REGIONS]
                                                 + [("cash", "cash")])]
+    # A database in use has the year's fund accumulators of the people who settle (here at
+    # nothing used yet), so the load runs against tables of their working size, as the
+    # server plans them, not against an accumulator table that starts empty.
+    year = local_date(datetime.now(UTC)).year  # the service's year: Beijing's
+    accumulators = [(person_id, year, "hospital", 0, 0) for person_id in rows.patient_ids]
     tables = [("persons", rows.persons), ("accounts", system + rows.accounts),
               ("kinships", rows.kinships), ("bindings", rows.bindings),
-              ("postings", rows.postings), ("journal_txns", rows.txns)]
+              ("postings", rows.postings), ("journal_txns", rows.txns),
+              ("fund_accumulators", accumulators)]
     if engine.dialect.name == "postgresql":
         _copy_pg(engine, tables)
     else:

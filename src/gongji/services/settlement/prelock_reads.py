@@ -1,8 +1,8 @@
 """The reads of a batch's prepare step (prelock.py), in two stages of one round trip each.
 
 PostgreSQL: each stage is a psycopg pipeline of plain SQL, fixed text with array
-parameters (`= ANY(...)`), so the server plans each statement once per connection
-(psycopg prepares a statement it has seen five times) and nothing is compiled per batch.
+parameters (`= ANY(...)`): nothing is compiled on this side per batch, and the server
+plans each statement for the arrays it is given (not prepared: see _pipelined).
 SQLite: the same text, each set passed as one JSON array (in process, a round trip costs
 nothing; building and expanding IN lists per batch did).
 
@@ -110,7 +110,10 @@ def _pipelined(conn: Connection, queries: list[tuple[str, dict]]) -> list[list]:
         with raw.pipeline():
             for sql, params in queries:
                 cursor = raw.cursor(row_factory=namedtuple_row)
-                cursor.execute(sql, params)
+                # Planned for the arrays at hand, each batch: a generic plan, made once
+                # per connection, can be a scan chosen while a table was still small
+                # (settlements, early in a database's life), kept as it grows.
+                cursor.execute(sql, params, prepare=False)
                 cursors.append(cursor)
     except psycopg.Error as error:
         raise exc.DBAPIError.instance(None, None, error, psycopg.Error) from error
