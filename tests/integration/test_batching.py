@@ -646,3 +646,39 @@ def test_a_refused_premium_between_bills_refuses_only_itself(world, scene, monke
     assert world.balance_fen(helper) == 0
     assert _settled(world) == {"Z-1": 1, "Z-2": 1}
     assert ledger_violations(world) == {}
+
+
+_TRACE_ROW = insert(idempotency)  # one statement for every trace row: its rows share a group
+
+
+def _deferred_trace(key: str, *, then_read: bool = False, then_refuse: bool = False):  # noqa: ANN202
+    """A body that queues its trace row behind (store/writebehind), may then read (which sends
+    the queue, its row with the rows queued before it) and may then refuse."""
+
+    def body(uow: UnitOfWork) -> dict:
+        writebehind.defer(uow.conn, _TRACE_ROW, {
+            "scope": "test:trace", "key": key, "request_hash": "t", "response": "{}",
+            "created_at": datetime.now(UTC)})
+        if then_read:
+            uow.conn.execute(select(func.count()).select_from(idempotency)).scalar_one()
+        if then_refuse:
+            raise refuse("INVALID_INPUT", "写入之后才发现不合规")
+        return {"traced": key}
+
+    return body
+
+
+def test_a_refusal_whose_write_went_out_with_earlier_ones_is_still_a_write(world, scene,
+                                                                          monkeypatch):
+    """The earlier command's row and the refused command's row leave in one statement when the
+    refused one reads: that is still a write of the refused command, so the batch is run again
+    without it, and its row is not committed."""
+    attempts = _record_attempts(monkeypatch)
+    bill = settlement_job(world, HOSPITAL, scene["wife"], "30.00", "W-0")  # the batch holds
+    first = _job(_deferred_trace("W-1"), "W-1")  # rows (store/held.py): its writes are grouped
+    dirty = _job(_deferred_trace("W-2", then_read=True, then_refuse=True), "W-2")
+    outcome = batching.run_batch(world.ctx.engine, [bill, first, dirty])
+    assert set(outcome.errors) == {dirty} and outcome.answers[first] == {"traced": "W-1"}
+    assert [len(a) for a in attempts] == [3, 2]
+    assert _traces(world) == {"W-1"}
+    assert _settled(world) == {"W-0": 1} and ledger_violations(world) == {}

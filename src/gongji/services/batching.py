@@ -99,7 +99,9 @@ def install_write_counter(engine: Engine) -> None:
         return
 
     @event.listens_for(engine, "before_cursor_execute")
-    def _count(conn, _cursor, statement, _params, _context, _many):  # noqa: ANN001, ANN202
+    def _count(conn, _cursor, statement, _params, context, _many):  # noqa: ANN001, ANN202
+        if context is not None and context.execution_options.get(writebehind.SENDING):
+            return  # counted by the write in writebehind.written()
         if not statement.lstrip()[:6].upper().startswith(("SELECT", "WITH")):
             conn.info[_WRITES] = conn.info.get(_WRITES, 0) + 1
 
@@ -190,8 +192,9 @@ def _attempt(engine: Engine, jobs: list[Job], outcome: Outcome) -> dict[Job, Dom
 
 
 def _writes(conn) -> int:  # noqa: ANN001
-    """Writes sent so far plus writes still queued behind (store/writebehind)."""
-    return conn.info.get(_WRITES, 0) + writebehind.pending(conn)
+    """Statements written at once, plus the writes queued behind, sent or not
+    (store/writebehind)."""
+    return conn.info.get(_WRITES, 0) + writebehind.written(conn)
 
 
 def _prepare(conn, jobs: list[Job]) -> None:  # noqa: ANN001

@@ -45,6 +45,7 @@ def end(conn: Connection) -> None:
     """Stop queueing and forget anything not sent (the unit of work is over)."""
     conn.info.pop(_QUEUE, None)
     conn.info.pop(_STARTS, None)
+    conn.info.pop(_SENT, None)
 
 
 def defer(conn: Connection, statement, params=None) -> None:  # noqa: ANN001
@@ -67,9 +68,17 @@ def command_starts(conn: Connection) -> None:
         conn.info.setdefault(_STARTS, []).append(len(queue))
 
 
-def pending(conn: Connection) -> int:
-    """How many writes are queued, not yet sent."""
-    return len(conn.info.get(_QUEUE) or ())
+_SENT = "gongji_write_behind_sent"
+# Executions of queued writes carry this option: a counter of statements (services/
+# batching.py) leaves them to written(), which counts them by the write, not by statement.
+SENDING = "gongji_write_behind"
+
+
+def written(conn: Connection) -> int:
+    """How many writes were queued on this connection, sent or not. Sending does not change
+    it, however the writes are grouped into statements: a command that queued a write has
+    changed it, even if its write left in one statement with the writes queued before it."""
+    return conn.info.get(_SENT, 0) + len(conn.info.get(_QUEUE) or ())
 
 
 def flush(conn: Connection) -> None:
@@ -104,6 +113,7 @@ def _take(conn: Connection) -> list:
         return []
     pending = list(queue)
     queue.clear()  # before sending: the statements below must not flush again
+    conn.info[_SENT] = conn.info.get(_SENT, 0) + len(pending)
     starts = conn.info.pop(_STARTS, [])
     # The commands whose writes are queued: from each start to the next (what comes
     # before the first start is the rest of a command flushed part-way).
@@ -122,7 +132,7 @@ def _send(conn: Connection, pending: list) -> None:
     else:
         ordered = _grouped(pending)
     for statement, params in ordered:
-        conn.execute(statement, params)
+        conn.execute(statement, params, execution_options={SENDING: True})
 
 
 def _grouped(commands: list[list]) -> list:
