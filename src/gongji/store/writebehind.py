@@ -20,6 +20,7 @@ from contextlib import contextmanager
 
 from sqlalchemy import Connection, Engine, RootTransaction, event, exc
 
+from gongji.store import rowsets
 from gongji.store.held import held
 
 _QUEUE = "gongji_write_behind"
@@ -132,6 +133,9 @@ def _send(conn: Connection, pending: list) -> None:
     else:
         ordered = _grouped(pending)
     for statement, params in ordered:
+        if isinstance(params, list) and rowsets.write_many(conn, statement, params,
+                                                            **{SENDING: True}):
+            continue
         conn.execute(statement, params, execution_options={SENDING: True})
 
 
