@@ -1,8 +1,9 @@
 """The reads of a batch's prepare step (prelock.py), in two stages of one round trip each.
 
 PostgreSQL: each stage is a psycopg pipeline of plain SQL, fixed text with array
-parameters (`= ANY(...)`): nothing is compiled on this side per batch, and the server
-plans each statement for the arrays it is given (not prepared: see _pipelined).
+parameters (`= ANY(...)`, sent in binary: `%b`): nothing is compiled on this side per
+batch, and the server plans each statement for the arrays it is given (not prepared: see
+_pipelined).
 SQLite: the same text, each set passed as one JSON array (in process, a round trip costs
 nothing; building and expanding IN lists per batch did).
 
@@ -130,50 +131,50 @@ def _utc(rows: list, column: str) -> list:
 
 _INSTITUTION_COLUMNS = ", ".join(c.name for c in institutions.c)
 _PG_INSTITUTIONS = (f"SELECT {_INSTITUTION_COLUMNS} FROM institutions "
-                    "WHERE fixmedins_code = ANY(%(codes)s)")
+                    "WHERE fixmedins_code = ANY(%(codes)b)")
 _PG_PATIENTS = """
 SELECT p.id, p.psn_no, p.certno, p.psn_name, p.insutype, p.insuplc_admdvs, p.psn_insu_stas,
        p.card_no, a.id AS account_id, a.status AS account_status, a.balance_fen
 FROM persons p LEFT JOIN accounts a ON a.person_id = p.id
-WHERE p.psn_no = ANY(%(psn)s)"""
+WHERE p.psn_no = ANY(%(psn)b)"""
 _PG_HELPERS = f"""
 SELECT b.id, b.beneficiary_id, b.relation, b.activated_at, p.id AS helper_id, p.psn_no,
        p.psn_name, p.certno, p.psn_insu_stas, p.insutype, p.insuplc_admdvs,
        a.id AS account_id, a.status
 FROM bindings b JOIN persons p ON p.id = b.helper_id
      LEFT JOIN accounts a ON a.person_id = p.id
-WHERE b.beneficiary_id IN (SELECT id FROM persons WHERE psn_no = ANY(%(psn)s))
+WHERE b.beneficiary_id IN (SELECT id FROM persons WHERE psn_no = ANY(%(psn)b))
   AND b.status = '{BindingStatus.ACTIVE.value}'
 ORDER BY b.beneficiary_id, b.order_pos, b.activated_at, b.id"""
 _PG_MARKS = """
 SELECT 'spent' AS kind, i.fixmedins_code, s.msgid FROM spent_msgids s
   JOIN institutions i ON i.id = s.institution_id
-  WHERE i.fixmedins_code = ANY(%(codes)s) AND s.msgid = ANY(%(msgids)s)
+  WHERE i.fixmedins_code = ANY(%(codes)b) AND s.msgid = ANY(%(msgids)b)
 UNION ALL
 SELECT 'settled', i.fixmedins_code, s.msgid FROM settlements s
   JOIN institutions i ON i.id = s.institution_id
-  WHERE i.fixmedins_code = ANY(%(codes)s) AND s.msgid = ANY(%(msgids)s)"""
+  WHERE i.fixmedins_code = ANY(%(codes)b) AND s.msgid = ANY(%(msgids)b)"""
 _PG_IDS = ("SELECT nextval(pg_get_serial_sequence('settlements', 'id')) AS settlement_id, "
-           "nextval('journal_txn_ids') AS txn_id FROM generate_series(1, %(n)s)")
-_PG_LOCK_ACCOUNTS = ("SELECT id, balance_fen, status FROM accounts WHERE id = ANY(%(ids)s) "
+           "nextval('journal_txn_ids') AS txn_id FROM generate_series(1, %(n)b)")
+_PG_LOCK_ACCOUNTS = ("SELECT id, balance_fen, status FROM accounts WHERE id = ANY(%(ids)b) "
                      "ORDER BY id FOR UPDATE")
 _PG_ACTIVE_BINDINGS = (f"SELECT id, helper_id, quota_remaining_fen FROM bindings "
-                       f"WHERE helper_id = ANY(%(helpers)s) "
+                       f"WHERE helper_id = ANY(%(helpers)b) "
                        f"AND status = '{BindingStatus.ACTIVE.value}'")
 _PG_MAKE_ACCUMULATORS = """
 INSERT INTO fund_accumulators (person_id, year, scene, deductible_used_fen, fund_paid_fen)
 SELECT person_id, year, scene, 0, 0
-FROM unnest(%(p)s::bigint[], %(y)s::int[], %(s)s::text[]) AS k(person_id, year, scene)
+FROM unnest(%(p)b::bigint[], %(y)b::int[], %(s)b::text[]) AS k(person_id, year, scene)
 ORDER BY person_id, year, scene
 ON CONFLICT DO NOTHING"""
 _PG_POLICY_ROWS = """
 SELECT id, admdvs, effective_from, published_at FROM policy_versions
-WHERE admdvs = ANY(%(names)s) AND effective_from <= %(day)s
+WHERE admdvs = ANY(%(names)b) AND effective_from <= %(day)b
 ORDER BY effective_from, id"""
 _PG_LOCK_ACCUMULATORS = """
 SELECT f.person_id, f.year, f.scene, f.deductible_used_fen, f.fund_paid_fen
 FROM fund_accumulators f
-JOIN unnest(%(p)s::bigint[], %(y)s::int[], %(s)s::text[]) AS k(person_id, year, scene)
+JOIN unnest(%(p)b::bigint[], %(y)b::int[], %(s)b::text[]) AS k(person_id, year, scene)
   USING (person_id, year, scene)
 ORDER BY f.person_id, f.year, f.scene
 FOR UPDATE OF f"""
@@ -189,9 +190,9 @@ def _json(values: list) -> str:
 
 
 def _sqlite(sql: str, **types) -> TextClause:
-    """The PostgreSQL text with `= ANY(%(x)s)` read from a JSON array `:x`; `types` for
+    """The PostgreSQL text with `= ANY(%(x)b)` read from a JSON array `:x`; `types` for
     the columns that need one (UTC times)."""
-    text_ = re.sub(r"= ANY\(%\((\w+)\)s\)", r"IN (SELECT value FROM json_each(:\1))", sql)
+    text_ = re.sub(r"= ANY\(%\((\w+)\)b\)", r"IN (SELECT value FROM json_each(:\1))", sql)
     return text(text_).columns(**types) if types else text(text_)
 
 
@@ -201,9 +202,9 @@ _SQ_HELPERS = _sqlite(_PG_HELPERS, activated_at=UtcDateTime)
 _SQ_MARKS = _sqlite(_PG_MARKS)
 _SQ_ACCOUNTS = _sqlite(_PG_LOCK_ACCOUNTS.removesuffix(" FOR UPDATE"))
 _SQ_ACTIVE_BINDINGS = _sqlite(_PG_ACTIVE_BINDINGS)
-_SQ_POLICY_ROWS = (text(_PG_POLICY_ROWS.replace("= ANY(%(names)s)",
+_SQ_POLICY_ROWS = (text(_PG_POLICY_ROWS.replace("= ANY(%(names)b)",
                                                  "IN (SELECT value FROM json_each(:names))")
-                        .replace("%(day)s", ":day"))
+                        .replace("%(day)b", ":day"))
                    .bindparams(bindparam("day", type_=Date))
                    .columns(effective_from=Date, published_at=UtcDateTime))
 _SQ_ACCUMULATORS = text("""
