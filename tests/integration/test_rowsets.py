@@ -119,6 +119,10 @@ def test_what_does_not_qualify_is_left_alone(engine):
         assert not rowsets.write_many(conn, INSERT, [{"name": "only one"}])
         assert not rowsets.write_many(conn, ADD, [{"w_k": "a"}, {"w_k": "b"}])  # w_add unbound
         assert not rowsets.write_many(conn, UNTYPED, [{"w_k": "a", "w_total": 1}] * 2)
+        by_value = update(counters).where(counters.c.v == bindparam("w_v"))  # not a key: a
+        assert not rowsets.write_many(conn, by_value, [{"w_v": 1, "total": 2}] * 2)  # row each
+        by_range = update(counters).where(counters.c.k > bindparam("w_k"))
+        assert not rowsets.write_many(conn, by_range, [{"w_k": "a", "total": 2}] * 2)
         assert conn.execute(select(things)).all() == []
 
 

@@ -10,7 +10,8 @@ fixed text per kind of row is one command, planned once per connection.
 INSERT: `INSERT ... SELECT FROM unnest(...) WITH ORDINALITY ORDER BY ordinal`, the rows in
 their order. Only a plain INSERT qualifies: no RETURNING, no ON CONFLICT, no preset values,
 and no column left out that SQLAlchemy would fill in (a Python-side default).
-UPDATE: `UPDATE ... FROM unnest(...) AS u WHERE ...`, each bound value read from u. One such
+UPDATE: `UPDATE ... FROM unnest(...) AS u WHERE ...`, each bound value read from u, for a
+WHERE of `column = :value` terms over a unique key (so each row names one row). One such
 statement changes a row once, so the rows are cut into runs in which no row's key (the
 values bound in its WHERE) repeats; a row whose key came before starts the next run, and the
 runs go in order: each row's changes still apply in turn (a balance moved twice).
@@ -28,6 +29,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import (
     Boolean,
+    Column,
     Connection,
     Date,
     DateTime,
@@ -35,13 +37,15 @@ from sqlalchemy import (
     Integer,
     String,
     Table,
+    UniqueConstraint,
     Update,
     exc,
     func,
     literal_column,
     update,
 )
-from sqlalchemy.sql.elements import BindParameter
+from sqlalchemy.sql import operators
+from sqlalchemy.sql.elements import BinaryExpression, BindParameter, BooleanClauseList
 from sqlalchemy.sql.visitors import iterate, replacement_traverse
 from sqlalchemy.types import NullType, TypeDecorator
 
@@ -147,7 +151,9 @@ def _update_plan(statement: Update, columns: tuple[str, ...], dialect) -> _Plan 
             or getattr(statement, "_ordered_values", None)):
         return None
     table, preset = statement.table, dict(statement._values or {})
-    where_binds = _binds(statement.whereclause)
+    where_binds = _key_binds(statement.whereclause, table)
+    if where_binds is None:
+        return None
     binds = {**where_binds}
     for value in preset.values():
         for name, bind in _binds(value).items():
@@ -181,6 +187,30 @@ def _update_plan(statement: Update, columns: tuple[str, ...], dialect) -> _Plan 
     if "__c" in sql or sql.count("%(") != len(columns):
         return None
     return _Plan(sql, tuple(t.bind_processor(dialect) for t in types), tuple(where_binds))
+
+
+def _key_binds(where, table: Table) -> dict[str, BindParameter] | None:  # noqa: ANN001
+    """The WHERE's parameters if it is `column = :value` AND ... over a unique key of the table
+    (each row then names one row, and rows with distinct keys distinct rows); else None."""
+    terms = list(where.clauses) if isinstance(where, BooleanClauseList) else [where]
+    found: dict[str, BindParameter] = {}
+    columns = set()
+    for term in terms:
+        if not (isinstance(term, BinaryExpression) and term.operator is operators.eq):
+            return None
+        column, value = term.left, term.right
+        if isinstance(column, BindParameter):
+            column, value = value, column
+        if not (isinstance(value, BindParameter) and isinstance(column, Column)
+                and column.table is table):
+            return None
+        found[value.key] = value
+        columns.add(column.name)
+    keys = [{c.name for c in table.primary_key}] + [
+        {c.name for c in constraint.columns} for constraint in table.constraints
+        if isinstance(constraint, UniqueConstraint)] + [
+        {c.name for c in index.columns} for index in table.indexes if index.unique]
+    return found if any(key and key <= columns for key in keys) else None
 
 
 def _name(key: object) -> str:
