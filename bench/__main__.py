@@ -32,6 +32,7 @@ from bench import (  # noqa: E402
     report,
     service,
     sqlite_mode,
+    writer,
 )
 from gongji.store.db import make_engine  # noqa: E402
 from gongji.store.migrate import upgrade  # noqa: E402
@@ -54,8 +55,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--postings", type=int, default=1_000_000,
                         help="journal size for the usage-details query (10000000 for the full run)")
     parser.add_argument("--queries", type=int, default=2000, help="usage-details calls")
-    parser.add_argument("--only", default="pg,hot,sqlite,entries,catalogue,feelines",
-                        help="parts to run: pg, hot, sqlite, entries, catalogue, feelines")
+    parser.add_argument("--only", default="pg,hot,writer,sqlite,entries,catalogue,feelines",
+                        help="parts to run: pg, hot, writer, sqlite, entries, catalogue, "
+                             "feelines")
     parser.add_argument("--catalogue-items", type=int, default=50_000,
                         help="医保目录 items for the catalogue import")
     parser.add_argument("--profile", action="store_true",
@@ -90,6 +92,8 @@ def main(argv: list[str] | None = None) -> int:
             results["pg"], results["hot"] = run_pg(opts, parts, url, pg.conninfo, pgbench,
                                                    files, uniform_last, hot_last, stamp)
             results["ledger"] = ledger_check(engine)
+        if "writer" in parts:  # bench/writer.py; its SQLite side below
+            results["writer"] = {"PostgreSQL": writer.run(engine, world, pg.pid)}
         if "entries" in parts:
             results["entries"] = entries.run(engine, opts.postings, opts.queries)
         if "catalogue" in parts:  # bench/catalogue.py; its SQLite side below
@@ -97,6 +101,8 @@ def main(argv: list[str] | None = None) -> int:
         if "feelines" in parts:  # bench/feelines.py; its SQLite side below
             results["feelines"] = {"PostgreSQL": feelines.run(url)}
         engine.dispose()
+    if "writer" in parts:
+        results["writer"]["SQLite"] = writer.run_sqlite(min(opts.persons, 20_000))
     if "sqlite" in parts:
         results["sqlite"] = sqlite_mode.run(opts, work, stamp)
     if "catalogue" in parts:

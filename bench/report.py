@@ -105,6 +105,16 @@ def render(r: dict) -> str:
         lines += [f"Ledger after the runs: {lg['settlements']:,} settlements, postings sum "
                   f"{lg['postings_sum_fen']} fen, {lg['accounts_off_their_postings']} accounts "
                   "whose balance differs from their postings.", ""]
+    if "writer" in r:
+        lines += ["## The batch writer alone", "",
+                  "`batching.run_batch` in-process, batches of 16 uniform bills (bench/writer.py):"
+                  " CPU per settlement, steadier from run to run than throughput over HTTP.",
+                  "", "| database | settlements | /s | Python CPU ms | server CPU ms |",
+                  "|---|---:|---:|---:|---:|"]
+        for name, w in r["writer"].items():
+            lines.append(f"| {name} | {w['settlements']:,} | {w['per_s']:.0f} | "
+                         f"{w['python_ms']} | {w.get('server_ms', '')} |")
+        lines.append("")
     if "sqlite" in r:
         sq = r["sqlite"]
         lines += ["## Embedded SQLite mode", "", "| how | clients | settlements /s | p50 ms "

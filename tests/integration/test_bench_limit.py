@@ -86,3 +86,31 @@ def test_the_limit_function_settles_a_bill_as_the_service_would(loaded):
 def _fen(yuan: str) -> int:
     whole, _, cents = yuan.partition(".")
     return int(whole) * 100 + int((cents + "00")[:2])
+
+
+def test_the_writer_bench_settles_whole_batches_and_counts_cpu(db_url, monkeypatch):
+    """bench/writer.py: every batch settles in full, its CPU is counted, and the ledger
+    stays sound; the server's CPU is read from /proc for a process and its children."""
+    import os
+
+    from bench import writer
+    from support import World, ledger_violations
+
+    monkeypatch.setattr(writer, "BATCHES", 3)
+    monkeypatch.setattr(writer, "WARM", 1)
+    engine = make_engine(db_url)
+    try:
+        result = writer.run(engine, dataset.load(engine, 300), None)
+    finally:
+        engine.dispose()
+    assert result["settlements"] == 3 * writer.BATCH and result["python_ms"] > 0
+    assert writer._tree_cpu_s(os.getpid()) > 0
+    check = World(db_url)
+    try:
+        assert ledger_violations(check) == {}
+        with check.ctx.read() as uow:
+            settled = uow.conn.execute(text(
+                "SELECT count(*) FROM settlements WHERE msgid LIKE 'w%'")).scalar_one()
+        assert settled == 4 * writer.BATCH  # the warm-up batch and the three measured
+    finally:
+        check.close()
