@@ -14,6 +14,16 @@ from helpers import demo, fill_bill, go, open_counter, read_credential, sign_in
 pytestmark = pytest.mark.web
 
 
+def invite_mother(page: Page, elder: dict) -> None:
+    """The signed-in helper invites 次仁央宗 as his mother."""
+    go(page, "invite")
+    page.get_by_label("亲属身份证号码").fill(elder["certno"])
+    page.get_by_label("亲属姓名").fill("次仁央宗")
+    page.get_by_label("对方是我的").select_option("parent")
+    page.get_by_role("button", name="发送邀请").click()
+    expect(page.locator("#toast")).to_contain_text("邀请已发送")
+
+
 def settle_at_counter(page: Page, base: str, certno: str, amount: str) -> None:
     open_counter(page, base, "狮泉河大药房")
     read_credential(page, "02", certno)
@@ -33,12 +43,7 @@ def test_invite_accept_order_settle_see_unbind(page: Page, live_server: str, sho
     elder = people["次仁央宗"]
 
     sign_in(page, base, "portal", "扎西")  # the helper invites their mother
-    go(page, "invite")
-    page.get_by_label("亲属身份证号码").fill(elder["certno"])
-    page.get_by_label("亲属姓名").fill("次仁央宗")
-    page.get_by_label("对方是我的").select_option("parent")
-    page.get_by_role("button", name="发送邀请").click()
-    expect(page.locator("#toast")).to_contain_text("邀请已发送")
+    invite_mother(page, elder)
     shoot("portal-invite")
 
     sign_in(page, base, "portal", "次仁央宗")  # she accepts and puts her son first
@@ -100,12 +105,7 @@ def test_a_late_list_does_not_undo_an_unsaved_move(page: Page, live_server: str)
     base = live_server
     elder = demo(page, base)["次仁央宗"]
     sign_in(page, base, "portal", "扎西")
-    go(page, "invite")
-    page.get_by_label("亲属身份证号码").fill(elder["certno"])
-    page.get_by_label("亲属姓名").fill("次仁央宗")
-    page.get_by_label("对方是我的").select_option("parent")
-    page.get_by_role("button", name="发送邀请").click()
-    expect(page.locator("#toast")).to_contain_text("邀请已发送")
+    invite_mother(page, elder)
     sign_in(page, base, "portal", "次仁央宗")
     go(page, "invitations")
     page.get_by_role("button", name="接受").click()
