@@ -17,8 +17,9 @@ values bound in its WHERE) repeats; a row whose key came before starts the next 
 runs go in order: each row's changes still apply in turn (a balance moved twice).
 Either way every value must be of a kind the arrays carry exactly (strings, integers, dates,
 times, booleans); anything else is sent as before. The arrays go in binary (`%b`): psycopg
-writes text arrays in Python, escaping each string, at several times the cost. Strings go as text[], so that a value
-too long for its column is refused, as it would be row by row (a cast to varchar(n) cuts).
+writes text arrays in Python, escaping each string, at several times the cost. Strings go
+as text[], so that a value too long for its column is refused, as it would be row by row
+(a cast to varchar(n) would cut it).
 """
 
 from __future__ import annotations
@@ -117,14 +118,20 @@ def _runs(rows: list[dict], key_columns: tuple[str, ...] | None) -> list[list[di
 
 
 def _plan(statement: object, columns: tuple[str, ...], conn: Connection) -> _Plan | None:
-    if isinstance(statement, Update) and isinstance(statement.table, Table):
-        return _update_plan(statement, columns, conn.dialect)
-    if not isinstance(statement, Insert) or not isinstance(statement.table, Table):
+    if not isinstance(getattr(statement, "table", None), Table):
         return None
+    if isinstance(statement, Update):
+        return _update_plan(statement, columns, conn.dialect)
+    if isinstance(statement, Insert):
+        return _insert_plan(statement, columns, conn.dialect)
+    return None
+
+
+def _insert_plan(statement: Insert, columns: tuple[str, ...], dialect) -> _Plan | None:  # noqa: ANN001
     if (statement._returning or statement._post_values_clause is not None
             or statement._values or statement._multi_values or statement._select_names):
         return None
-    table, dialect = statement.table, conn.dialect
+    table = statement.table
     for column in table.c:  # what the rows leave out must be the database's to fill in
         if column.key not in columns and (column.default is not None
                                           or column.onupdate is not None):
@@ -162,11 +169,7 @@ def _update_plan(statement: Update, columns: tuple[str, ...], dialect) -> _Plan 
     implicit = [name for name in columns if name not in binds]  # SET column = its value
     if set(binds) - set(columns) or any(table.c.get(name) is None for name in implicit):
         return None
-    bound = {name: bind.type for name, bind in binds.items()}
-    for key, value in preset.items():  # SET column = :value: the value is of the column's type
-        if isinstance(value, BindParameter) and isinstance(value.type, NullType):
-            bound[value.key] = table.c[_name(key)].type
-    types = [bound[name] if name in bound else table.c[name].type for name in columns]
+    types = _value_types(table, preset, binds, columns)
     array_types = [_array_type(type_) for type_ in types]
     if None in array_types:
         return None
@@ -187,6 +190,17 @@ def _update_plan(statement: Update, columns: tuple[str, ...], dialect) -> _Plan 
     if "__c" in sql or sql.count("%(") != len(columns):
         return None
     return _Plan(sql, tuple(t.bind_processor(dialect) for t in types), tuple(where_binds))
+
+
+def _value_types(table: Table, preset: dict, binds: dict[str, BindParameter],
+                 columns: tuple[str, ...]) -> list:
+    """Each row value's type: its parameter's, or for `SET column = :value` and a value
+    named after its column, the column's."""
+    bound = {name: bind.type for name, bind in binds.items()}
+    for key, value in preset.items():
+        if isinstance(value, BindParameter) and isinstance(value.type, NullType):
+            bound[value.key] = table.c[_name(key)].type
+    return [bound[name] if name in bound else table.c[name].type for name in columns]
 
 
 def _key_binds(where, table: Table) -> dict[str, BindParameter] | None:  # noqa: ANN001

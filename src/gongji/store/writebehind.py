@@ -127,7 +127,9 @@ def _send(conn: Connection, pending: list) -> None:
     INSERT of many rows is one statement), in the order the statements were first queued.
     A batch's settlements queue the same statements in the same order, so every row still
     follows the rows it depends on (a settlement before its postings, postings before
-    their transaction row, one balance's moves in turn). Elsewhere: as queued."""
+    their transaction row, one balance's moves in turn). Elsewhere: as queued. On PostgreSQL
+    the many rows of one statement go as one command where store/rowsets.py can write them
+    so, not a command per row."""
     if held(conn) is None:
         ordered = [write for command in pending for write in command]
     else:
