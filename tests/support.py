@@ -191,6 +191,22 @@ def ledger_violations(world: World) -> dict[str, int]:
             if r.violations and not r.check.advisory}
 
 
+def record_batches(monkeypatch) -> list[list]:  # noqa: ANN001
+    """Every batch handed to batching.run_batch from now on (by any Batcher's writer), as the
+    list of its jobs."""
+    from gongji.services import batching
+
+    batches: list[list] = []
+    real = batching.run_batch
+
+    def recorded(engine, jobs):  # noqa: ANN001, ANN202
+        batches.append(list(jobs))
+        return real(engine, jobs)
+
+    monkeypatch.setattr(batching, "run_batch", recorded)
+    return batches
+
+
 @contextmanager
 def writer_held(*batchers):  # noqa: ANN002, ANN201 - services.batching.Batcher; yields Jobs
     """Keep each batcher's writer busy in a batch of its own until the block ends, then free

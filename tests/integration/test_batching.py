@@ -27,7 +27,15 @@ from gongji.services.money import premium
 from gongji.store import writebehind
 from gongji.store.schema import idempotency, postings, settlements
 from gongji.store.uow import UnitOfWork
-from support import World, accepted, ledger_violations, ok, settlement_job, writer_held
+from support import (
+    World,
+    accepted,
+    ledger_violations,
+    ok,
+    record_batches,
+    settlement_job,
+    writer_held,
+)
 
 HOSPITAL = "H54250001"
 SCOPE = f"fsi:{HOSPITAL}"  # idempotent.gateway_scope of the hospital
@@ -79,19 +87,6 @@ def _record_attempts(monkeypatch) -> list[list[Job]]:  # noqa: ANN001
 
     monkeypatch.setattr(batching, "_attempt", counted)
     return attempts
-
-
-def _record_batches(monkeypatch) -> list[list[Job]]:  # noqa: ANN001
-    """Every batch the Batcher's writer hands to run_batch."""
-    batches: list[list[Job]] = []
-    real = batching.run_batch
-
-    def counted(engine, jobs):  # noqa: ANN001, ANN202
-        batches.append(list(jobs))
-        return real(engine, jobs)
-
-    monkeypatch.setattr(batching, "run_batch", counted)
-    return batches
 
 
 def _job(body, key: str | None = None, *, solo: bool = False) -> Job:  # noqa: ANN001
@@ -272,7 +267,7 @@ def test_earlier_records_in_a_batch_answer_as_before(world, scene, monkeypatch):
 def test_a_repeat_queued_with_its_first_is_answered_once_with_the_first_answer(
         world, scene, monkeypatch):
     batcher = world.ctx.batcher
-    batches = _record_batches(monkeypatch)
+    batches = record_batches(monkeypatch)
     with writer_held(batcher) as blocker:
         first = settlement_job(world, HOSPITAL, scene["wife"], "30.00", "P-1")
         repeat = settlement_job(world, HOSPITAL, scene["wife"], "30.00", "P-1")
@@ -292,7 +287,7 @@ def test_a_repeat_queued_with_its_first_is_answered_once_with_the_first_answer(
 
 def test_a_msgid_reused_for_another_bill_in_one_batch_is_a_conflict(world, scene, monkeypatch):
     batcher = world.ctx.batcher
-    batches = _record_batches(monkeypatch)
+    batches = record_batches(monkeypatch)
     with writer_held(batcher):
         first = settlement_job(world, HOSPITAL, scene["wife"], "30.00", "Q-1")
         changed = settlement_job(world, HOSPITAL, scene["wife"], "45.00", "Q-1")
@@ -482,7 +477,7 @@ def test_two_bills_of_one_patient_in_one_batch_see_each_other(world, scene, monk
 @pytest.mark.parametrize("max_size", [64, 8])
 def test_many_threads_at_once_share_few_batches(world, scene, monkeypatch, max_size):
     batcher = Batcher(world.ctx.engine, max_size=max_size)
-    batches = _record_batches(monkeypatch)
+    batches = record_batches(monkeypatch)
     callers = 24
     futures: list = [None] * callers
 
@@ -560,7 +555,7 @@ def test_a_credit_and_a_premium_in_a_batch_see_and_are_seen_by_its_settlements(
     """[bill 80 on the helper (100.00), credit her 500, she pays her son's premium, bill 80
     for him]: each sees what the ones before it moved, in one transaction."""
     batcher = world.ctx.batcher
-    batches = _record_batches(monkeypatch)
+    batches = record_batches(monkeypatch)
     attempts = _record_attempts(monkeypatch)
     helper, son = scene["helper"], scene["son"]
     with writer_held(batcher):
@@ -610,7 +605,7 @@ def test_a_reversal_in_a_batch_gives_back_what_the_next_bill_draws(world, scene,
 
 def test_a_correction_queued_behind_its_original_runs_after_it_alone(world, scene, monkeypatch):
     batcher = world.ctx.batcher
-    batches = _record_batches(monkeypatch)
+    batches = record_batches(monkeypatch)
     with writer_held(batcher):
         original = settlement_job(world, HOSPITAL, scene["wife"], "30.00", "Y-1")
         correction = accepted(world, HOSPITAL, "2601", {

@@ -14,9 +14,16 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy import func, select
 
-from gongji.services import batching
 from gongji.store.schema import accounts, settlements
-from support import Clock, World, ledger_violations, ok, settlement_job, writer_held
+from support import (
+    Clock,
+    World,
+    ledger_violations,
+    ok,
+    record_batches,
+    settlement_job,
+    writer_held,
+)
 
 THREADS = 16
 BILLS_PER_THREAD = 15
@@ -36,17 +43,9 @@ def workers(pg_url):
 
 
 @pytest.fixture
-def batch_sizes(monkeypatch):
-    """The size of every batch either writer runs (both share this module's run_batch)."""
-    sizes: list[int] = []
-    real = batching.run_batch
-
-    def counted(engine, jobs):  # noqa: ANN001, ANN202
-        sizes.append(len(jobs))
-        return real(engine, jobs)
-
-    monkeypatch.setattr(batching, "run_batch", counted)
-    return sizes
+def batches(monkeypatch):
+    """Every batch either writer runs (both share the module's run_batch)."""
+    return record_batches(monkeypatch)
 
 
 def _personal_total(world: World) -> int:
@@ -83,7 +82,7 @@ def _family(world: World) -> list[dict]:
 
 
 def test_two_workers_batching_shared_helpers_never_deadlock_or_settle_twice(
-        workers, batch_sizes, caplog):
+        workers, batches, caplog):
     caplog.set_level(logging.WARNING, logger="gongji.batch")
     codes = [workers[0].institution(f"H{i:04d}", "hospital") for i in range(4)]
     patients = _family(workers[0])
@@ -116,6 +115,7 @@ def test_two_workers_batching_shared_helpers_never_deadlock_or_settle_twice(
     assert before - _personal_total(workers[0]) == drawn  # what the answers say moved, did
     assert drawn == before  # the bills outweigh every helper: all of it was drawn, no more
     assert ledger_violations(workers[0]) == {}
+    batch_sizes = [len(batch) for batch in batches]
     assert max(batch_sizes) > 1, batch_sizes  # group commit did happen
     # not even a batch failed and was split: locks are taken in one order, so no deadlock
     # (splitting would hide one from the callers, at the cost of a second of waiting)

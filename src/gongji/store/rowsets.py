@@ -40,7 +40,6 @@ from sqlalchemy import (
     Table,
     UniqueConstraint,
     Update,
-    exc,
     func,
     literal_column,
     update,
@@ -49,6 +48,8 @@ from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import BinaryExpression, BindParameter, BooleanClauseList
 from sqlalchemy.sql.visitors import iterate, replacement_traverse
 from sqlalchemy.types import NullType, TypeDecorator
+
+from gongji.store.pgerrors import as_sqlalchemy_errors
 
 
 @dataclass(frozen=True)
@@ -94,12 +95,8 @@ def write_many(conn: Connection, statement: object, rows: list[dict], **options)
 def _unprepared(conn: Connection, sql: str, params: dict) -> None:
     """An UPDATE joined to its rows is planned for each batch's arrays: a generic plan made
     while the table was small would scan it (a hash join) ever after, as it grows."""
-    import psycopg
-
-    try:
+    with as_sqlalchemy_errors():
         conn.connection.driver_connection.cursor().execute(sql, params, prepare=False)
-    except psycopg.Error as error:
-        raise exc.DBAPIError.instance(sql, params, error, psycopg.Error) from error
 
 
 def _runs(rows: list[dict], key_columns: tuple[str, ...] | None) -> list[list[dict]]:

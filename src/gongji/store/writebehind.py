@@ -18,10 +18,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Connection, Engine, RootTransaction, event, exc
+from sqlalchemy import Connection, Engine, RootTransaction, event
 
 from gongji.store import rowsets
 from gongji.store.held import held
+from gongji.store.pgerrors import as_sqlalchemy_errors
 
 _QUEUE = "gongji_write_behind"
 
@@ -177,10 +178,5 @@ def _pipeline(conn: Connection) -> Iterator[None]:
     if conn.dialect.name != "postgresql":
         yield
         return
-    import psycopg
-
-    try:
-        with conn.connection.driver_connection.pipeline():
-            yield
-    except psycopg.Error as error:
-        raise exc.DBAPIError.instance(None, None, error, psycopg.Error) from error
+    with as_sqlalchemy_errors(), conn.connection.driver_connection.pipeline():
+        yield

@@ -21,9 +21,10 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date
 
-from sqlalchemy import Connection, Date, TextClause, bindparam, exc, select, text, tuple_
+from sqlalchemy import Connection, Date, TextClause, bindparam, select, text, tuple_
 
 from gongji.domain.lifecycle import BindingStatus
+from gongji.store.pgerrors import as_sqlalchemy_errors
 from gongji.store.schema import fund_accumulators as acc_table
 from gongji.store.schema import institutions
 from gongji.store.types import UtcDateTime
@@ -102,22 +103,18 @@ def accumulators_of(keys: list[tuple[int, int, str]]):
 def _pipelined(conn: Connection, queries: list[tuple[str, dict]]) -> list[list]:
     """Send every query, then wait once for all their rows (a psycopg pipeline). A
     database error is raised as SQLAlchemy's own (DataError etc.), as from any statement."""
-    import psycopg
     from psycopg.rows import namedtuple_row
 
     raw = conn.connection.driver_connection
     cursors = []
-    try:
-        with raw.pipeline():
-            for sql, params in queries:
-                cursor = raw.cursor(row_factory=namedtuple_row)
-                # Planned for the arrays at hand, each batch: a generic plan, made once
-                # per connection, can be a scan chosen while a table was still small
-                # (settlements, early in a database's life), kept as it grows.
-                cursor.execute(sql, params, prepare=False)
-                cursors.append(cursor)
-    except psycopg.Error as error:
-        raise exc.DBAPIError.instance(None, None, error, psycopg.Error) from error
+    with as_sqlalchemy_errors(), raw.pipeline():
+        for sql, params in queries:
+            cursor = raw.cursor(row_factory=namedtuple_row)
+            # Planned for the arrays at hand, each batch: a generic plan, made once per
+            # connection, can be a scan chosen while a table was still small
+            # (settlements, early in a database's life), kept as it grows.
+            cursor.execute(sql, params, prepare=False)
+            cursors.append(cursor)
     return [cursor.fetchall() if cursor.description is not None else []
             for cursor in cursors]
 
